@@ -1,0 +1,96 @@
+// The 'cpu' backend: portable TypeScript kernels over typed arrays. Every kernel is a plain
+// function in kernels/, so a native implementation can replace any one of them behind the same
+// signature.
+import type { Backend, DType, DeviceBuffer, KernelTensor, TypedArray } from '@kiln/core';
+import { allocArray, arrayOf, CpuBuffer, type CpuArray } from './buffer.js';
+import * as conv from './kernels/conv.js';
+import * as ew from './kernels/elementwise.js';
+import * as fused from './kernels/fused.js';
+import * as idx from './kernels/indexing.js';
+import { matmul } from './kernels/matmul.js';
+import { random } from './kernels/random.js';
+import * as red from './kernels/reduce.js';
+import { contiguousStridesOf } from './kernels/strided.js';
+
+const COMPUTE: DType[] = ['float32', 'float64', 'int32', 'int64', 'int8', 'uint8', 'bool'];
+const STORAGE: DType[] = [...COMPUTE, 'float16', 'bfloat16'];
+
+/** Host array (as core hands it over) -> this backend's storage array. */
+function toStorage(dtype: DType, data: TypedArray, target: CpuArray): void {
+  if (data instanceof BigInt64Array) {
+    for (let i = 0; i < data.length; i++) target[i] = Number(data[i]);
+  } else if (dtype === 'float16' || dtype === 'bfloat16') {
+    // Core passes decoded values; store their bit patterns.
+    const tmp = new CpuBuffer(target);
+    const src = new CpuBuffer(Float32Array.from(data as ArrayLike<number>));
+    ew.copy(
+      { buffer: src, dtype: 'float32', shape: [data.length], strides: [1], offset: 0 },
+      { buffer: tmp, dtype, shape: [data.length], strides: [1], offset: 0 },
+    );
+  } else {
+    target.set(data as ArrayLike<number>);
+  }
+}
+
+function readView(x: KernelTensor): TypedArray {
+  let total = 1;
+  for (const s of x.shape) total *= s;
+  const hostDtype = x.dtype === 'float16' || x.dtype === 'bfloat16' ? 'float32' : x.dtype;
+  const out = new CpuBuffer(allocArray(hostDtype, total));
+  ew.copy(x, { buffer: out, dtype: hostDtype, shape: x.shape, strides: contiguousStridesOf(x.shape), offset: 0 });
+  if (x.dtype === 'int64') return BigInt64Array.from(out.data as Float64Array, (v) => BigInt(v));
+  return out.data as TypedArray;
+}
+
+export function createCpuBackend(): Backend {
+  return {
+    name: 'cpu',
+    computeDTypes: new Set(COMPUTE),
+    storageDTypes: new Set(STORAGE),
+    fused: { softmax: fused.softmax, logSoftmax: fused.logSoftmax, logsumexp: fused.logsumexp },
+
+    alloc: (numel, dtype) => new CpuBuffer(allocArray(dtype, numel)),
+    free: () => {
+      // Typed arrays are garbage collected; nothing to return.
+    },
+    write: (buffer, dtype, data) => toStorage(dtype, data, arrayOf(buffer)),
+    adopt(dtype: DType, data: TypedArray): DeviceBuffer {
+      const matches =
+        (dtype === 'float32' && data instanceof Float32Array) ||
+        (dtype === 'float64' && data instanceof Float64Array) ||
+        (dtype === 'int32' && data instanceof Int32Array) ||
+        (dtype === 'int8' && data instanceof Int8Array) ||
+        ((dtype === 'uint8' || dtype === 'bool') && data instanceof Uint8Array);
+      if (matches) return new CpuBuffer(data as CpuArray);
+      const buf = new CpuBuffer(allocArray(dtype, data.length));
+      toStorage(dtype, data, buf.data);
+      return buf;
+    },
+    read: async (x) => readView(x),
+    readSync: readView,
+    copy: ew.copy,
+    fill: ew.fill,
+    sync: async () => {},
+
+    unary: ew.unary,
+    binary: ew.binary,
+    where: ew.where,
+    reduce: red.reduce,
+    argReduce: red.argReduce,
+    cumsum: red.cumsum,
+    matmul,
+    gather: idx.gather,
+    scatterAdd: idx.scatterAdd,
+    indexSelect: idx.indexSelect,
+    indexAdd: idx.indexAdd,
+    sort: idx.sort,
+    conv2d: conv.conv2d,
+    conv2dBackwardInput: conv.conv2dBackwardInput,
+    conv2dBackwardWeight: conv.conv2dBackwardWeight,
+    maxPool2d: conv.maxPool2d,
+    maxPool2dBackward: conv.maxPool2dBackward,
+    avgPool2d: conv.avgPool2d,
+    avgPool2dBackward: conv.avgPool2dBackward,
+    random,
+  };
+}

@@ -1,0 +1,174 @@
+// The contract between core and a backend. Core owns every op (validation, shapes, dtype
+// promotion, autograd); a backend owns memory and a small set of primitive kernels. Kernels are
+// fire-and-forget: a GPU backend may only enqueue work, and the one way back to the host is `read`
+// (a promise). Outputs are always allocated by core and handed to the kernel, so a kernel never
+// decides a shape or a dtype.
+import type { DType, TypedArray } from '../dtype/dtype.js';
+
+/** A backend's buffer. Opaque to core: only the backend that made it looks inside. */
+export interface DeviceBuffer {
+  readonly byteLength: number;
+}
+
+/**
+ * What a kernel sees of a tensor: a buffer plus a strided layout in elements. Broadcast operands
+ * arrive already expanded to the output shape with stride 0 on broadcast dims, and transposed
+ * operands as swapped strides, so kernels need no broadcasting or transpose logic of their own.
+ */
+export interface KernelTensor {
+  readonly buffer: DeviceBuffer;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export type UnaryOp =
+  | 'neg'
+  | 'abs'
+  | 'exp'
+  | 'expm1'
+  | 'log'
+  | 'log1p'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'sin'
+  | 'cos'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'gelu'
+  | 'geluTanh'
+  | 'silu'
+  | 'erf'
+  | 'sign'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'trunc'
+  | 'reciprocal'
+  | 'logicalNot'
+  | 'isnan';
+
+export type BinaryOp =
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'remainder'
+  | 'floorDivide'
+  | 'atan2'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'logicalAnd'
+  | 'logicalOr'
+  | 'logicalXor';
+
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'any' | 'all';
+export type ArgReduceOp = 'argmax' | 'argmin';
+
+export interface Conv2dParams {
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly groups: number;
+}
+
+export interface Pool2dParams {
+  readonly kernelSize: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  /** avg pooling: divide by the full window including padding (PyTorch's default true). */
+  readonly countIncludePad: boolean;
+}
+
+export type RandomDistribution = 'uniform' | 'normal';
+
+/**
+ * The primitive kernel set every backend implements. Semantics of each:
+ * - `unary`/`binary`/`where`: elementwise over `out.shape`; inputs share the compute dtype chosen by
+ *   core (comparisons and logical ops write bool `out`). Integer `div` never occurs (core promotes).
+ * - `reduce`: `out` has `x`'s rank with every reduced dim of size 1 (keepdim layout).
+ * - `argReduce`: as `reduce` over one dim, writing int32 indices of the first extreme value.
+ * - `matmul`: `a` [B, M, K] times `b` [B, K, N] into `out` [B, M, N], any strides (batch
+ *   broadcasting is stride 0, transposes are swapped strides).
+ * - `gather`: out[i][j][k] = x[index[i][j][k]][j][k] for dim 0 (and likewise for other dims).
+ * - `scatterAdd`/`indexAdd`: accumulate into `dst` in place.
+ * - `cumsum`: inclusive prefix sums along `dim`.
+ * - `sort`: stable, along `dim`, writing values and int32 indices.
+ * - `random`: element i of the contiguous `out` takes Philox4x32-10 at counter `offset + i` with
+ *   `key`; see random/philox.ts for the exact mapping to uniform and normal values.
+ */
+export interface PrimitiveKernels {
+  unary(op: UnaryOp, x: KernelTensor, out: KernelTensor): void;
+  binary(op: BinaryOp, a: KernelTensor, b: KernelTensor, out: KernelTensor): void;
+  where(cond: KernelTensor, a: KernelTensor, b: KernelTensor, out: KernelTensor): void;
+  reduce(op: ReduceOp, x: KernelTensor, dims: readonly number[], out: KernelTensor): void;
+  argReduce(op: ArgReduceOp, x: KernelTensor, dim: number, out: KernelTensor): void;
+  matmul(a: KernelTensor, b: KernelTensor, out: KernelTensor): void;
+  gather(x: KernelTensor, dim: number, index: KernelTensor, out: KernelTensor): void;
+  scatterAdd(dst: KernelTensor, dim: number, index: KernelTensor, src: KernelTensor): void;
+  indexSelect(x: KernelTensor, dim: number, index: KernelTensor, out: KernelTensor): void;
+  indexAdd(dst: KernelTensor, dim: number, index: KernelTensor, src: KernelTensor): void;
+  cumsum(x: KernelTensor, dim: number, out: KernelTensor): void;
+  sort(x: KernelTensor, dim: number, descending: boolean, values: KernelTensor, indices: KernelTensor): void;
+  conv2d(x: KernelTensor, weight: KernelTensor, out: KernelTensor, p: Conv2dParams): void;
+  conv2dBackwardInput(gradOut: KernelTensor, weight: KernelTensor, gradIn: KernelTensor, p: Conv2dParams): void;
+  conv2dBackwardWeight(x: KernelTensor, gradOut: KernelTensor, gradWeight: KernelTensor, p: Conv2dParams): void;
+  maxPool2d(x: KernelTensor, out: KernelTensor, indices: KernelTensor, p: Pool2dParams): void;
+  maxPool2dBackward(gradOut: KernelTensor, indices: KernelTensor, gradIn: KernelTensor, p: Pool2dParams): void;
+  avgPool2d(x: KernelTensor, out: KernelTensor, p: Pool2dParams): void;
+  avgPool2dBackward(gradOut: KernelTensor, gradIn: KernelTensor, p: Pool2dParams): void;
+  random(dist: RandomDistribution, key: readonly [number, number], offset: number, out: KernelTensor): void;
+}
+
+/**
+ * Fused kernels a backend may add for speed or numerical stability. Core computes the same result
+ * from primitives when one is missing, and owns the backward rule either way.
+ */
+export interface FusedKernels {
+  /** softmax along `dim` of `x` into `out` (same shape). */
+  softmax(x: KernelTensor, dim: number, out: KernelTensor): void;
+  logSoftmax(x: KernelTensor, dim: number, out: KernelTensor): void;
+  /** log(sum(exp(x))) along `dim` into `out` (keepdim layout). */
+  logsumexp(x: KernelTensor, dim: number, out: KernelTensor): void;
+}
+
+export interface Backend extends PrimitiveKernels {
+  /** Device type this backend serves: 'cpu', 'webgpu', 'cuda'. */
+  readonly name: string;
+  /** dtypes whose arithmetic the backend implements; memory kernels accept every dtype it can store. */
+  readonly computeDTypes: ReadonlySet<DType>;
+  /** dtypes the backend can hold in memory (a superset of computeDTypes). */
+  readonly storageDTypes: ReadonlySet<DType>;
+  readonly fused: Partial<FusedKernels>;
+
+  alloc(numel: number, dtype: DType): DeviceBuffer;
+  free(buffer: DeviceBuffer): void;
+  /** Host -> device. `data` is `hostArrayFor(dtype)`'s type (int64 as BigInt64Array). */
+  write(buffer: DeviceBuffer, dtype: DType, data: TypedArray): void;
+  /**
+   * Host -> device without a copy where the backend can use host memory directly (CPU): the backend
+   * takes ownership of `data`'s memory. Optional; core falls back to alloc + write.
+   */
+  adopt?(dtype: DType, data: TypedArray): DeviceBuffer;
+  /** Device -> host: the strided view `x` as a new contiguous host array. */
+  read(x: KernelTensor): Promise<TypedArray>;
+  /** Blocking read where the backend can block; absent on WebGPU. */
+  readSync?(x: KernelTensor): TypedArray;
+  /** Strided copy with dtype conversion: `dst` and `src` have the same shape. */
+  copy(src: KernelTensor, dst: KernelTensor): void;
+  fill(dst: KernelTensor, value: number): void;
+  /** Waits for queued work (benchmarks, tests); resolves at once on synchronous backends. */
+  sync(): Promise<void>;
+  /** Bytes the backend holds, including pooled free buffers. */
+  memoryStats?(): { allocatedBytes: number; pooledBytes: number };
+}
