@@ -10,7 +10,7 @@ import { TokenizerFileError } from './io/errors.js';
 import { type JsonObject, JsonReader, type JsonValue, parseJson } from './io/json.js';
 import { type FileSource, readSource, writeFiles } from './io/source.js';
 import { mergesTxtText, vocabJsonText, vocabTxtText } from './io/vocab-files.js';
-import { BPEModel, type TokenSink } from './models/bpe.js';
+import { BPEModel, TokenSink } from './models/bpe.js';
 import { modelFromJSON } from './models/from-json.js';
 import type { Model } from './models/model.js';
 import { WordPieceModel } from './models/wordpiece.js';
@@ -18,7 +18,7 @@ import { normalizerFromJSON } from './normalizers/from-json.js';
 import type { Normalizer } from './normalizers/normalizer.js';
 import { postProcessorFromJSON } from './post-processors/from-json.js';
 import { type PostProcessor, defaultProcess } from './post-processors/post-processor.js';
-import { ByteLevelPreTokenizer, gpt2SplitRegex } from './pre-tokenizers/byte-level.js';
+import { ByteLevelPreTokenizer } from './pre-tokenizers/byte-level.js';
 import { preTokenizerFromJSON } from './pre-tokenizers/from-json.js';
 import type { PreTokenizer } from './pre-tokenizers/pre-tokenizer.js';
 
@@ -96,7 +96,6 @@ export class Tokenizer {
   readonly addedVocabulary = new AddedVocabulary();
   /** Role -> token. Inferred from the vocabulary when loading; set your own with `setSpecialTokens`. */
   specialTokens: SpecialTokens = {};
-  private readonly fastRegex = gpt2SplitRegex();
 
   constructor(parts: TokenizerParts) {
     this.model = parts.model;
@@ -397,42 +396,55 @@ export class Tokenizer {
 
   /** One input through added tokens, normalizer, pre-tokenizer and model (no special tokens). */
   private encodeSequence(text: string, typeId: number): Encoding {
-    const sink: TokenSink = { ids: [], offsets: [] };
+    const sink = new TokenSink(text.length >> 2);
     const fast = this.usesByteLevelFastPath;
     for (const piece of this.addedVocabulary.extractAndNormalize(text, this.normalizer)) {
       const ns = piece.ns;
       if (piece.token !== null) {
-        sink.ids.push(piece.token.id);
         const [s, e] = ns.originalRange(0, ns.length);
-        sink.offsets.push(s, e);
+        sink.push(piece.token.id, s, e);
         continue;
       }
       if (ns.length === 0) continue;
       if (fast) {
-        (this.model as BPEModel).encodeByteLevel(ns.normalized, this.fastRegex, ns.originalStart, sink);
+        (this.model as BPEModel).encodeByteLevel(ns.normalized, ns.originalStart, sink);
         continue;
       }
       const words = this.preTokenizer ? this.preTokenizer.preTokenize([ns]) : [ns];
       for (const w of words) {
         for (const t of this.model.tokenize(w.normalized)) {
-          sink.ids.push(t.id);
           const [s, e] = w.originalRange(t.start, t.end);
-          sink.offsets.push(s, e);
+          sink.push(t.id, s, e);
         }
       }
     }
-    const n = sink.ids.length;
-    const tokens: string[] = new Array(n);
-    for (let i = 0; i < n; i++) tokens[i] = this.idToToken(sink.ids[i]) as string;
+    const n = sink.length;
+    const ids = sink.ids.slice(0, n);
+    const table = this.idToTokenTable();
     return new Encoding({
-      ids: sink.ids,
-      typeIds: new Array(n).fill(typeId),
-      tokens,
-      offsets: sink.offsets,
-      attentionMask: new Array(n).fill(1),
-      specialTokensMask: new Array(n).fill(0),
-      sequenceIds: new Array(n).fill(typeId),
+      ids,
+      typeIds: new Int32Array(n).fill(typeId),
+      tokens: () => Array.from(ids, (id) => table[id]),
+      offsets: sink.offsets.slice(0, 2 * n),
+      attentionMask: new Int32Array(n).fill(1),
+      specialTokensMask: new Int32Array(n),
+      sequenceIds: new Int32Array(n).fill(typeId),
     });
+  }
+
+  private tokenTable: string[] | null = null;
+  private tokenTableAddedCount = -1;
+
+  /** id -> token for the model and added tokens, rebuilt when tokens are added. */
+  private idToTokenTable(): string[] {
+    if (this.tokenTable === null || this.tokenTableAddedCount !== this.addedVocabulary.size) {
+      const table: string[] = [];
+      for (const [token, id] of this.model.getVocab()) table[id] = token;
+      for (const t of this.addedVocabulary.all) table[t.id] = t.content;
+      this.tokenTable = table;
+      this.tokenTableAddedCount = this.addedVocabulary.size;
+    }
+    return this.tokenTable;
   }
 
   private postProcess(

@@ -1,43 +1,45 @@
 /** The fields of an encoding, as produced by the pipeline. */
 export interface EncodingFields {
-  ids: number[];
-  typeIds: number[];
-  tokens: string[];
+  ids: Int32Array;
+  typeIds: Int32Array;
+  /** The tokens, or a function computing them on first use. */
+  tokens: readonly string[] | (() => string[]);
   /** start, end pairs (UTF-16 code units of the input string), flattened */
-  offsets: number[];
-  attentionMask: number[];
-  specialTokensMask: number[];
-  /** which input each token came from: 0, 1 (pair) or null (added special tokens) */
-  sequenceIds: Array<number | null>;
+  offsets: Int32Array;
+  attentionMask: Int32Array;
+  specialTokensMask: Int32Array;
+  /** which input each token came from: 0, 1 (pair) or -1 (added special tokens, padding) */
+  sequenceIds: Int32Array;
   overflowing?: Encoding[];
 }
 
 /**
- * The result of encoding one input (HF's `Encoding`). Arrays are plain JS arrays so that models can
- * turn them into tensors of any dtype. `offsets` index the original JS string (UTF-16 code units)
- * so that `text.slice(start, end)` is the token's source text; they are materialized on first use
- * because most callers only need the ids.
+ * The result of encoding one input (HF's `Encoding`). Numeric fields are Int32Arrays: a model turns
+ * them into int32 tensors without a copy, and a 5 MB text does not cost six million-element JS
+ * arrays (use `Array.from(enc.ids)` for a plain array). `tokens` and `offsets` are built on first
+ * use because most callers only need the ids. Offsets index the original JS string (UTF-16 code
+ * units), so `text.slice(start, end)` is a token's source text.
  */
 export class Encoding {
-  readonly ids: number[];
-  readonly typeIds: number[];
-  readonly tokens: string[];
-  readonly attentionMask: number[];
-  readonly specialTokensMask: number[];
-  readonly sequenceIds: Array<number | null>;
+  readonly ids: Int32Array;
+  readonly typeIds: Int32Array;
+  readonly attentionMask: Int32Array;
+  readonly specialTokensMask: Int32Array;
   /** Windows cut off by truncation (with `stride` tokens of overlap), each already post-processed. */
   readonly overflowing: Encoding[];
-  private readonly flatOffsets: number[];
+  private readonly flatOffsets: Int32Array;
+  private readonly sequence: Int32Array;
+  private tokenList: readonly string[] | (() => string[]);
   private offsetPairs: Array<[number, number]> | null = null;
 
   constructor(fields: EncodingFields) {
     this.ids = fields.ids;
     this.typeIds = fields.typeIds;
-    this.tokens = fields.tokens;
+    this.tokenList = fields.tokens;
     this.flatOffsets = fields.offsets;
     this.attentionMask = fields.attentionMask;
     this.specialTokensMask = fields.specialTokensMask;
-    this.sequenceIds = fields.sequenceIds;
+    this.sequence = fields.sequenceIds;
     this.overflowing = fields.overflowing ?? [];
   }
 
@@ -45,7 +47,13 @@ export class Encoding {
     return this.ids.length;
   }
 
-  /** [start, end) in the input string for each token; special tokens get [0, 0]. */
+  /** The vocabulary string of each token. */
+  get tokens(): string[] {
+    if (typeof this.tokenList === 'function') this.tokenList = this.tokenList();
+    return this.tokenList as string[];
+  }
+
+  /** [start, end) in the input string for each token; special tokens and padding get [0, 0]. */
   get offsets(): Array<[number, number]> {
     if (this.offsetPairs === null) {
       const f = this.flatOffsets;
@@ -56,20 +64,26 @@ export class Encoding {
     return this.offsetPairs;
   }
 
-  /** The flat offsets array (start0, end0, start1, ...), without allocating pairs. */
-  get flatOffsetArray(): readonly number[] {
+  /** Which input each token came from: 0, 1 (second of a pair) or null (special tokens, padding). */
+  get sequenceIds(): Array<number | null> {
+    return Array.from(this.sequence, (s) => (s < 0 ? null : s));
+  }
+
+  /** The offsets as one flat array (start0, end0, start1, ...), without allocating pairs. */
+  get flatOffsetArray(): Int32Array {
     return this.flatOffsets;
   }
 
+  /** Copies of the fields, for building a modified encoding. */
   fields(): EncodingFields {
     return {
-      ids: [...this.ids],
-      typeIds: [...this.typeIds],
+      ids: this.ids.slice(),
+      typeIds: this.typeIds.slice(),
       tokens: [...this.tokens],
-      offsets: [...this.flatOffsets],
-      attentionMask: [...this.attentionMask],
-      specialTokensMask: [...this.specialTokensMask],
-      sequenceIds: [...this.sequenceIds],
+      offsets: this.flatOffsets.slice(),
+      attentionMask: this.attentionMask.slice(),
+      specialTokensMask: this.specialTokensMask.slice(),
+      sequenceIds: this.sequence.slice(),
       overflowing: this.overflowing,
     };
   }
@@ -79,63 +93,62 @@ export class Encoding {
     return new Encoding({
       ids: this.ids.slice(start, end),
       typeIds: this.typeIds.slice(start, end),
-      tokens: this.tokens.slice(start, end),
+      tokens: () => this.tokens.slice(start, end),
       offsets: this.flatOffsets.slice(2 * start, 2 * end),
       attentionMask: this.attentionMask.slice(start, end),
       specialTokensMask: this.specialTokensMask.slice(start, end),
-      sequenceIds: this.sequenceIds.slice(start, end),
+      sequenceIds: this.sequence.slice(start, end),
     });
   }
 
   /** Concatenation (HF `Encoding::merge` without growing offsets). */
   static concat(parts: readonly Encoding[], overflowing: Encoding[] = []): Encoding {
-    const f: EncodingFields = {
-      ids: [],
-      typeIds: [],
-      tokens: [],
-      offsets: [],
-      attentionMask: [],
-      specialTokensMask: [],
-      sequenceIds: [],
-      overflowing,
+    const join = (pick: (e: Encoding) => Int32Array): Int32Array => {
+      const out = new Int32Array(parts.reduce((n, p) => n + pick(p).length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(pick(p), at);
+        at += pick(p).length;
+      }
+      return out;
     };
-    for (const p of parts) {
-      pushAll(f.ids, p.ids);
-      pushAll(f.typeIds, p.typeIds);
-      pushAll(f.tokens, p.tokens);
-      pushAll(f.offsets, p.flatOffsets);
-      pushAll(f.attentionMask, p.attentionMask);
-      pushAll(f.specialTokensMask, p.specialTokensMask);
-      pushAll(f.sequenceIds, p.sequenceIds);
-    }
-    return new Encoding(f);
+    return new Encoding({
+      ids: join((e) => e.ids),
+      typeIds: join((e) => e.typeIds),
+      tokens: () => parts.flatMap((p) => p.tokens),
+      offsets: join((e) => e.flatOffsets),
+      attentionMask: join((e) => e.attentionMask),
+      specialTokensMask: join((e) => e.specialTokensMask),
+      sequenceIds: join((e) => e.sequence),
+      overflowing,
+    });
   }
 
   /** A copy with every type id set to `typeId` and every sequence id to `sequenceId`. */
   withSequence(typeId: number, sequenceId: number): Encoding {
-    const f = this.fields();
-    f.typeIds.fill(typeId);
-    f.sequenceIds.fill(sequenceId);
-    f.overflowing = this.overflowing.map((o) => o.withSequence(typeId, sequenceId));
-    return new Encoding(f);
+    return new Encoding({
+      ids: this.ids,
+      typeIds: new Int32Array(this.length).fill(typeId),
+      tokens: () => this.tokens,
+      offsets: this.flatOffsets,
+      attentionMask: this.attentionMask,
+      specialTokensMask: this.specialTokensMask,
+      sequenceIds: new Int32Array(this.length).fill(sequenceId),
+      overflowing: this.overflowing.map((o) => o.withSequence(typeId, sequenceId)),
+    });
   }
 
   /** Special tokens as an encoding: offsets [0, 0], special mask 1, no sequence. */
-  static special(ids: number[], tokens: string[], typeId: number): Encoding {
+  static special(ids: readonly number[], tokens: readonly string[], typeId: number): Encoding {
     const n = ids.length;
     return new Encoding({
-      ids: [...ids],
-      typeIds: new Array(n).fill(typeId),
+      ids: Int32Array.from(ids),
+      typeIds: new Int32Array(n).fill(typeId),
       tokens: [...tokens],
-      offsets: new Array(2 * n).fill(0),
-      attentionMask: new Array(n).fill(1),
-      specialTokensMask: new Array(n).fill(1),
-      sequenceIds: new Array(n).fill(null),
+      offsets: new Int32Array(2 * n),
+      attentionMask: new Int32Array(n).fill(1),
+      specialTokensMask: new Int32Array(n).fill(1),
+      sequenceIds: new Int32Array(n).fill(-1),
     });
   }
-}
-
-/** push(...src) without the argument-count limit of spread calls on huge arrays. */
-export function pushAll<T>(dst: T[], src: readonly T[]): void {
-  for (let i = 0; i < src.length; i++) dst.push(src[i]);
 }

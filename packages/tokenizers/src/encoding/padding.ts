@@ -17,13 +17,13 @@ export function padEncoding(enc: Encoding, length: number, p: PaddingParams): En
   const n = length - enc.length;
   if (n <= 0) return overflowing.length ? new Encoding({ ...enc.fields(), overflowing }) : enc;
   const pad = new Encoding({
-    ids: new Array(n).fill(p.padId),
-    typeIds: new Array(n).fill(p.padTypeId),
-    tokens: new Array(n).fill(p.padToken),
-    offsets: new Array(2 * n).fill(0),
-    attentionMask: new Array(n).fill(0),
-    specialTokensMask: new Array(n).fill(1),
-    sequenceIds: new Array(n).fill(null),
+    ids: new Int32Array(n).fill(p.padId),
+    typeIds: new Int32Array(n).fill(p.padTypeId),
+    tokens: new Array<string>(n).fill(p.padToken),
+    offsets: new Int32Array(2 * n),
+    attentionMask: new Int32Array(n),
+    specialTokensMask: new Int32Array(n).fill(1),
+    sequenceIds: new Int32Array(n).fill(-1),
   });
   return Encoding.concat(p.direction === 'right' ? [enc, pad] : [pad, enc], overflowing);
 }

@@ -2,8 +2,10 @@ import { TokenizerFileError } from '../io/errors.js';
 import type { JsonObject, JsonValue } from '../io/json.js';
 import { utf8WithOffsets } from '../io/utf8.js';
 import { BYTE_TO_CHAR } from '../pre-tokenizers/byte-level-alphabet.js';
+import { gpt2MatchEnd, hashRange } from '../pre-tokenizers/gpt2-scanner.js';
 import { MergeTable, applyMerges } from './merge-table.js';
 import { type Model, type ModelToken, invertVocab, vocabToJSON } from './model.js';
+import { WordCache } from './word-cache.js';
 
 export interface BPEOptions {
   unkToken?: string | null;
@@ -18,11 +20,36 @@ export interface BPEOptions {
   mergesFormat?: 'strings' | 'pairs';
 }
 
-/** Receives the tokens of the fast byte-level path without building token objects. */
-export interface TokenSink {
-  ids: number[];
+/** Growable typed arrays that collect ids and offsets without token objects. */
+export class TokenSink {
+  ids: Int32Array;
   /** start, end pairs in code units of the encoded text */
-  offsets: number[];
+  offsets: Int32Array;
+  length = 0;
+
+  constructor(capacity = 256) {
+    this.ids = new Int32Array(Math.max(16, capacity));
+    this.offsets = new Int32Array(2 * this.ids.length);
+  }
+
+  push(id: number, start: number, end: number): void {
+    if (this.length === this.ids.length) this.grow(this.length + 1);
+    const n = this.length++;
+    this.ids[n] = id;
+    this.offsets[2 * n] = start;
+    this.offsets[2 * n + 1] = end;
+  }
+
+  grow(min: number): void {
+    let cap = this.ids.length * 2;
+    while (cap < min) cap *= 2;
+    const ids = new Int32Array(cap);
+    ids.set(this.ids);
+    const offsets = new Int32Array(2 * cap);
+    offsets.set(this.offsets);
+    this.ids = ids;
+    this.offsets = offsets;
+  }
 }
 
 /** How many distinct words the encoder remembers before starting over. */
@@ -48,7 +75,7 @@ export class BPEModel implements Model {
   private readonly table: MergeTable;
   private readonly cache = new Map<string, ModelToken[]>();
   /** Per raw word: [n, ids..., (start, end)...] for the fused byte-level path. */
-  private readonly byteCache = new Map<string, Int32Array>();
+  private readonly byteCache = new WordCache(CACHE_LIMIT);
   /** Vocabulary ids of the 256 byte characters, or null when some are missing. */
   readonly byteIds: Int32Array | null;
 
@@ -193,30 +220,41 @@ export class BPEModel implements Model {
   }
 
   /**
-   * The fused GPT-2 path: splits `text` with the byte-level regex and encodes each word from its
+   * The fused GPT-2 path: scans `text` with the GPT-2 split pattern and encodes each word from its
    * UTF-8 bytes, skipping the character mapping and token objects of the generic pipeline.
    * Offsets are `base` + code units; a token that covers part of a character gets the whole
    * character's range, as in HF.
    */
-  encodeByteLevel(text: string, regex: RegExp, base: number, sink: TokenSink): void {
+  encodeByteLevel(text: string, base: number, sink: TokenSink): void {
     const cache = this.byteCache;
-    const { ids, offsets } = sink;
-    regex.lastIndex = 0;
-    for (let m = regex.exec(text); m !== null; m = regex.exec(text)) {
-      const word = m[0];
-      const at = base + m.index;
-      let packed = cache.get(word);
+    let { ids, offsets } = sink;
+    let n = sink.length;
+    const end = text.length;
+    for (let i = 0; i < end; ) {
+      const j = gpt2MatchEnd(text, i, end);
+      const hash = hashRange(text, i, j);
+      let packed = cache.get(text, i, j, hash);
       if (packed === undefined) {
+        const word = text.slice(i, j);
         packed = this.encodeBytesOfWord(word);
-        if (cache.size >= CACHE_LIMIT) cache.clear();
-        cache.set(word, packed);
+        cache.set(word, hash, packed);
       }
-      const n = packed[0];
-      for (let k = 0; k < n; k++) {
-        ids.push(packed[1 + k]);
-        offsets.push(at + packed[1 + n + 2 * k], at + packed[2 + n + 2 * k]);
+      const k = packed[0];
+      if (n + k > ids.length) {
+        sink.grow(n + k);
+        ids = sink.ids;
+        offsets = sink.offsets;
       }
+      const at = base + i;
+      for (let t = 0; t < k; t++) {
+        ids[n] = packed[1 + t];
+        offsets[2 * n] = at + packed[1 + k + 2 * t];
+        offsets[2 * n + 1] = at + packed[2 + k + 2 * t];
+        n++;
+      }
+      i = j;
     }
+    sink.length = n;
   }
 
   private encodeBytesOfWord(word: string): Int32Array {

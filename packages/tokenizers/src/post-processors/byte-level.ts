@@ -18,8 +18,9 @@ export function trimByteLevelOffsets(enc: Encoding, addPrefixSpace: boolean): En
   return mapWithOverflow(enc, (e) => {
     const f = e.fields();
     const off = f.offsets;
-    for (let i = 0; i < f.tokens.length; i++) {
-      const token = f.tokens[i];
+    const tokens = e.tokens;
+    for (let i = 0; i < tokens.length; i++) {
+      const token = tokens[i];
       const chars = Array.from(token);
       let leading = 0;
       while (leading < chars.length && isSpaceLike(chars[leading])) leading++;

@@ -23,9 +23,9 @@ export function defaultProcess(encoding: Encoding, pair: Encoding | null): Encod
   );
 }
 
-function withTypeIds(enc: Encoding, typeIds: number[]): Encoding {
+function withTypeIds(enc: Encoding, typeIds: Int32Array): Encoding {
   const f = enc.fields();
-  f.typeIds = [...typeIds];
+  f.typeIds = typeIds.slice();
   return new Encoding(f);
 }
 
