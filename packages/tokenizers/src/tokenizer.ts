@@ -172,7 +172,9 @@ export class Tokenizer {
     const ordered = model.vocab !== undefined && !Array.isArray(model.vocab);
     if (ordered) model.vocab = marker;
     const text = JSON.stringify(json, null, pretty ? 2 : undefined);
-    return ordered ? text.replace(JSON.stringify(marker), vocabJsonText(this.model.getVocab())) : text;
+    // A replacer function: a replacement string would expand `$$`, `$&`... found in tokens.
+    const vocab = vocabJsonText(this.model.getVocab());
+    return ordered ? text.replace(JSON.stringify(marker), () => vocab) : text;
   }
 
   /** Writes tokenizer.json plus the model's own files (vocab.json + merges.txt, or vocab.txt). */

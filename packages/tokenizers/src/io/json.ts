@@ -117,14 +117,99 @@ export function patternToJSON(p: Pattern): JsonObject {
   return p.kind === 'string' ? { String: p.source } : { Regex: p.source };
 }
 
-/** Parses JSON text with an error that names the file and line of a syntax error. */
+/** Parses JSON text with an error that names the file and the line of a syntax error. */
 export function parseJson(text: string, file: string): JsonValue {
   try {
     return JSON.parse(text) as JsonValue;
   } catch (err) {
-    const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
-    throw new TokenizerFileError(file, `invalid JSON (${message})`, line);
+    // Node 20's messages carry no position, so locate the error with a small validator.
+    const at = jsonErrorPosition(text);
+    const line = at < 0 ? undefined : text.slice(0, at).split('\n').length;
+    throw new TokenizerFileError(file, `invalid JSON (${(err as Error).message.split('\n')[0].slice(0, 120)})`, line);
+  }
+}
+
+/** Index of the first JSON syntax error in `text`, or -1 (a recursive-descent validator). */
+export function jsonErrorPosition(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = (): void => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail();
+      i += text[i] === '\\' ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const number = (): void => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 64));
+    if (!m) fail();
+    i += (m as RegExpExecArray)[0].length;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === 't') return literal('true');
+    if (c === 'f') return literal('false');
+    if (c === 'n') return literal('null');
+    return number();
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : -1;
+  } catch (pos) {
+    return typeof pos === 'number' ? Math.min(pos, text.length) : -1;
   }
 }
