@@ -1,0 +1,4 @@
+import { runConformanceSuite } from '@kiln/core/testing';
+import './index.js';
+
+runConformanceSuite('cpu');
