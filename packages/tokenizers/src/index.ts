@@ -16,8 +16,15 @@ export type { AddedToken, AddedTokenOptions } from './added-tokens/added-vocabul
 
 export { ByteLevelBPE } from './factories/byte-level-bpe.js';
 export type { ByteLevelBPEOptions } from './factories/byte-level-bpe.js';
-export { WordPiece } from './factories/wordpiece.js';
-export type { BertTokenizerOptions } from './factories/wordpiece.js';
+export { WordPiece, trainWordPiece } from './factories/wordpiece.js';
+export type { BertTokenizerOptions, WordPieceTrainOptions } from './factories/wordpiece.js';
+export { BPE } from './factories/bpe.js';
+export type { BPETrainOptions } from './factories/bpe.js';
+export { trainBPE } from './trainers/bpe-trainer.js';
+export type { BPETrainerOptions, TrainedBPE } from './trainers/bpe-trainer.js';
+export { countByteLevelWords, countWords } from './trainers/word-counts.js';
+export { terminalProgressBar } from './trainers/progress.js';
+export type { ProgressCallback, TrainingProgress } from './trainers/progress.js';
 
 export { NormalizedString } from './normalizers/normalized-string.js';
 export type { Normalizer } from './normalizers/normalizer.js';

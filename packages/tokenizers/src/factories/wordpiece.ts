@@ -6,6 +6,9 @@ import { BertNormalizer } from '../normalizers/bert.js';
 import { BertProcessing } from '../post-processors/bert-roberta.js';
 import { BertPreTokenizer } from '../pre-tokenizers/whitespace.js';
 import { Tokenizer } from '../tokenizer.js';
+import { trainBPE } from '../trainers/bpe-trainer.js';
+import { type ProgressCallback, progressReporter } from '../trainers/progress.js';
+import { countWords } from '../trainers/word-counts.js';
 
 export interface BertTokenizerOptions {
   /** bert-base-uncased: true; cased models: false. Default true. */
@@ -69,4 +72,54 @@ export class WordPiece {
     });
     return WordPiece.fromModel(model, options);
   }
+
+  /** Learns a WordPiece vocabulary from texts (HF `WordPieceTrainer`); see `trainWordPiece`. */
+  static train(texts: Iterable<string>, options: WordPieceTrainOptions = {}): Tokenizer {
+    return trainWordPiece(texts, options);
+  }
+}
+
+export interface WordPieceTrainOptions extends BertTokenizerOptions {
+  vocabSize?: number;
+  minFrequency?: number;
+  /** Default: [PAD] [UNK] [CLS] [SEP] [MASK], as HF's BertWordPieceTokenizer. */
+  specialTokens?: string[];
+  /** Default 1000, as HF's BertWordPieceTokenizer. */
+  limitAlphabet?: number | null;
+  initialAlphabet?: string[];
+  onProgress?: ProgressCallback;
+  showProgress?: boolean;
+}
+
+/**
+ * WordPiece training, as HF's `WordPieceTrainer`: BPE training with the "##" continuation prefix
+ * over BERT-normalized words, whose vocabulary becomes the WordPiece vocabulary.
+ */
+export function trainWordPiece(texts: Iterable<string>, options: WordPieceTrainOptions = {}): Tokenizer {
+  const report = progressReporter(options.onProgress, options.showProgress);
+  const prefix = options.wordpiecesPrefix ?? '##';
+  const pipeline = {
+    normalizer: new BertNormalizer({
+      lowercase: options.lowercase ?? true,
+      stripAccents: options.stripAccents ?? null,
+      cleanText: options.cleanText ?? true,
+      handleChineseChars: options.handleChineseChars ?? true,
+    }),
+    preTokenizer: new BertPreTokenizer(),
+  };
+  const counts = countWords(pipeline, texts, report);
+  const { vocab } = trainBPE(
+    counts,
+    {
+      vocabSize: options.vocabSize ?? 30000,
+      minFrequency: options.minFrequency ?? 0,
+      specialTokens: options.specialTokens ?? ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'],
+      limitAlphabet: options.limitAlphabet === undefined ? 1000 : options.limitAlphabet,
+      initialAlphabet: options.initialAlphabet ?? [],
+      continuingSubwordPrefix: prefix,
+    },
+    report,
+  );
+  const model = new WordPieceModel(vocab, { unkToken: options.unkToken ?? '[UNK]', continuingSubwordPrefix: prefix });
+  return WordPiece.fromModel(model, options);
 }
