@@ -2,7 +2,7 @@
 //   float32 -> Float32Array; float64 and int64 -> Float64Array (int64 exact within +-2^53);
 //   int32 -> Int32Array; int8 -> Int8Array; uint8 and bool -> Uint8Array;
 //   float16 and bfloat16 -> Uint16Array of bit patterns (storage only: converted by copy/cast).
-import type { DType, DeviceBuffer, TypedArray } from '@kiln/core';
+import type { DeviceBuffer, DType, TypedArray } from '@kiln/core';
 
 export type CpuArray = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
 

@@ -4,11 +4,20 @@ import * as k from '@kiln/core';
 
 describe('smoke', () => {
   it('adds and differentiates', () => {
-    const x = k.tensor([[1, 2], [3, 4]], { dtype: 'float32', requiresGrad: true });
+    const x = k.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'float32', requiresGrad: true },
+    );
     const y = x.mul(x).sum();
     y.backward();
     expect(y.itemSync()).toBe(30);
-    expect(x.grad!.toArraySync()).toEqual([[2, 4], [6, 8]]);
+    expect(x.grad!.toArraySync()).toEqual([
+      [2, 4],
+      [6, 8],
+    ]);
     console.log(x.toString(), y.toString());
   });
   it('higher order', () => {

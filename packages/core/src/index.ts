@@ -1,63 +1,164 @@
 // @kiln/core: tensors, dispatch, autograd, memory, randomness and safetensors.
-export type { DType, TypedArray } from './dtype/dtype.js';
-export { DTYPES, ITEMSIZE, isFloating, isIntegral, promoteTypes, resultType } from './dtype/dtype.js';
-export { float16BitsToFloat32, float32ToFloat16Bits, bfloat16BitsToFloat32, float32ToBfloat16Bits } from './dtype/half.js';
-export type { Shape } from './shape/shape.js';
-export { broadcastShapes, contiguousStrides, numel } from './shape/shape.js';
+
+export { customOp } from './autograd/custom-op.js';
+export type { GradOptions } from './autograd/engine.js';
+export { grad } from './autograd/engine.js';
+export { enableGrad, isGradEnabled, noGrad } from './autograd/grad-mode.js';
+export type { BackwardFn, GradHook, Node } from './autograd/node.js';
 
 export type {
-  Backend,
-  DeviceBuffer,
-  KernelTensor,
-  PrimitiveKernels,
-  FusedKernels,
-  UnaryOp,
-  BinaryOp,
-  ReduceOp,
   ArgReduceOp,
+  Backend,
+  BinaryOp,
   Conv2dParams,
+  DeviceBuffer,
+  FusedKernels,
+  KernelTensor,
   Pool2dParams,
+  PrimitiveKernels,
   RandomDistribution,
+  ReduceOp,
+  UnaryOp,
 } from './backend/kernels.js';
-export type { Device, BackendFactory } from './backend/registry.js';
-export { registerBackend, ready, devices, setDefaultDevice, getDefaultDevice, cuda, canonicalDevice } from './backend/registry.js';
-
-export { Tensor, isTensor } from './tensor/tensor.js';
-export type { Scalar, TensorOrScalar, BackwardOptions } from './tensor/tensor.js';
-export { memory } from './tensor/counters.js';
-export type { MemoryInfo, DeviceMemory } from './tensor/counters.js';
-export { tidy, keep, dispose } from './tensor/memory.js';
-
-export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
-export { grad } from './autograd/engine.js';
-export type { GradOptions } from './autograd/engine.js';
-export type { Node, GradHook, BackwardFn } from './autograd/node.js';
-export { customOp } from './autograd/custom-op.js';
-
+export type { BackendFactory, Device } from './backend/registry.js';
+export {
+  canonicalDevice,
+  cuda,
+  devices,
+  getDefaultDevice,
+  ready,
+  registerBackend,
+  setDefaultDevice,
+} from './backend/registry.js';
+export type { DType, TypedArray } from './dtype/dtype.js';
+export { DTYPES, ITEMSIZE, isFloating, isIntegral, promoteTypes, resultType } from './dtype/dtype.js';
+export {
+  bfloat16BitsToFloat32,
+  float16BitsToFloat32,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+} from './dtype/half.js';
+export { logSoftmax, softmax } from './ops/activation.js';
+export type {
+  AvgPool2dOptions,
+  Conv1dOptions,
+  Conv2dOptions,
+  ConvTranspose2dOptions,
+  MaxPool2dOptions,
+  Size2,
+} from './ops/conv.js';
+export { adaptiveAvgPool2d, avgPool2d, conv1d, conv2d, convTranspose2d, maxPool2d } from './ops/conv.js';
+export type { NestedArray } from './ops/convert.js';
+export { to, toDeviceAsync } from './ops/convert.js';
 export * from './ops/creation.js';
 export {
-  add, sub, mul, div, pow, remainder, floorDivide, atan2, maximum, minimum, clamp,
-  neg, abs, exp, expm1, log, log1p, sqrt, rsqrt, square, sin, cos, tanh, sigmoid, relu, gelu, silu, erf,
-  sign, floor, ceil, round, trunc, reciprocal, isnan,
-  eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalXor, logicalNot, where, maskedFill, lerp,
+  abs,
+  add,
+  atan2,
+  ceil,
+  clamp,
+  cos,
+  div,
+  eq,
+  erf,
+  exp,
+  expm1,
+  floor,
+  floorDivide,
+  ge,
+  gelu,
+  gt,
+  isnan,
+  le,
+  lerp,
+  log,
+  log1p,
+  logicalAnd,
+  logicalNot,
+  logicalOr,
+  logicalXor,
+  lt,
+  maskedFill,
+  maximum,
+  minimum,
+  mul,
+  ne,
+  neg,
+  pow,
+  reciprocal,
+  relu,
+  remainder,
+  round,
+  rsqrt,
+  sigmoid,
+  sign,
+  silu,
+  sin,
+  sqrt,
+  square,
+  sub,
+  tanh,
+  trunc,
+  where,
 } from './ops/elementwise.js';
-export {
-  sum, mean, variance as var, std, prod, norm, amax, amin, argmax, argmin, logsumexp, cumsum, any, all, sumTo,
-} from './ops/reduction.js';
-export type { ValuesIndices, VarianceOptions } from './ops/reduction.js';
 export { max, min } from './ops/extrema.js';
-export { softmax, logSoftmax } from './ops/activation.js';
+export { gather, indexAdd, indexSelect, scatterAdd, sort, topk } from './ops/indexing.js';
+export { bmm, diag, diagonal, dot, einsum, matmul, mm, outer, trace, tril, triu } from './ops/linalg.js';
+export { multinomial, rand, randint, randLike, randn, randnLike } from './ops/random.js';
+export type { ValuesIndices, VarianceOptions } from './ops/reduction.js';
 export {
-  reshape, view, flatten, squeeze, unsqueeze, permute, transpose, expand, contiguous, clone, slice, select,
-  narrow, split, chunk, unbind, cat, stack, repeat, flip,
+  all,
+  amax,
+  amin,
+  any,
+  argmax,
+  argmin,
+  cumsum,
+  logsumexp,
+  mean,
+  norm,
+  prod,
+  std,
+  sum,
+  sumTo,
+  variance as var,
+} from './ops/reduction.js';
+export {
+  cat,
+  chunk,
+  clone,
+  contiguous,
+  expand,
+  flatten,
+  flip,
+  narrow,
+  permute,
+  repeat,
+  reshape,
+  select,
+  slice,
+  split,
+  squeeze,
+  stack,
+  transpose,
+  unbind,
+  unsqueeze,
+  view,
 } from './ops/shape.js';
-export { matmul, mm, bmm, dot, outer, einsum, diag, diagonal, trace, tril, triu } from './ops/linalg.js';
-export { gather, scatterAdd, indexSelect, indexAdd, topk, sort } from './ops/indexing.js';
-export { rand, randn, randint, randLike, randnLike, multinomial } from './ops/random.js';
-export { to, toDeviceAsync } from './ops/convert.js';
-export type { NestedArray } from './ops/convert.js';
-export { manualSeed, getRngState, setRngState } from './random/generator.js';
 export type { GeneratorState } from './random/generator.js';
+export { getRngState, manualSeed, setRngState } from './random/generator.js';
 export { philox4x32, philoxFill } from './random/philox.js';
-export { saveSafetensors, loadSafetensors, parseSafetensors, serializeSafetensors } from './serialization/safetensors.js';
 export type { SafetensorsEntry, SafetensorsMetadata } from './serialization/safetensors.js';
+export {
+  loadSafetensors,
+  parseSafetensors,
+  saveSafetensors,
+  serializeSafetensors,
+} from './serialization/safetensors.js';
+export type { Shape } from './shape/shape.js';
+export { broadcastShapes, contiguousStrides, numel } from './shape/shape.js';
+export type { DeviceMemory, MemoryInfo } from './tensor/counters.js';
+export { memory } from './tensor/counters.js';
+export { dispose, keep, tidy } from './tensor/memory.js';
+export type { BackwardOptions, Scalar, TensorOrScalar } from './tensor/tensor.js';
+export { isTensor, Tensor } from './tensor/tensor.js';

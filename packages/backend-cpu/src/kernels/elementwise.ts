@@ -2,8 +2,13 @@
 // Each op gets its own row loop (made by a factory) so the JIT sees one monomorphic function call
 // per loop.
 import type { BinaryOp, DType, KernelTensor, UnaryOp } from '@kiln/core';
-import { bfloat16BitsToFloat32, float16BitsToFloat32, float32ToBfloat16Bits, float32ToFloat16Bits } from '@kiln/core';
-import { type CpuArray, arrayOf } from '../buffer.js';
+import {
+  bfloat16BitsToFloat32,
+  float16BitsToFloat32,
+  float32ToBfloat16Bits,
+  float32ToFloat16Bits,
+} from '@kiln/core';
+import { arrayOf, type CpuArray } from '../buffer.js';
 import { erf, gelu, geluTanh, remainder, roundHalfEven, sigmoid } from './math.js';
 import { forEachRow } from './strided.js';
 
@@ -23,7 +28,7 @@ const UNARY: Record<UnaryOp, Fn1> = {
   cos: Math.cos,
   tanh: Math.tanh,
   sigmoid,
-  relu: (x) => (x <= 0 ? 0 : x),
+  relu: (x) => Math.max(x, 0),
   gelu,
   geluTanh,
   silu: (x) => x * sigmoid(x),
@@ -44,8 +49,8 @@ const BINARY: Record<BinaryOp, Fn2> = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: Math.pow,
-  maximum: (a, b) => (a !== a || b !== b ? Number.NaN : a > b ? a : b),
-  minimum: (a, b) => (a !== a || b !== b ? Number.NaN : a < b ? a : b),
+  maximum: Math.max, // NaN propagates, as in PyTorch
+  minimum: Math.min,
   remainder,
   floorDivide: (a, b) => Math.floor(a / b),
   atan2: Math.atan2,
@@ -98,11 +103,17 @@ function makeRow2(f: Fn2): Row2 {
   };
 }
 
-const UNARY_ROWS = Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, makeRow1(f)])) as Record<UnaryOp, Row1>;
-const BINARY_ROWS = Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, makeRow2(f)])) as Record<BinaryOp, Row2>;
-const INT32_ROWS = Object.fromEntries(Object.entries(INT32_BINARY).map(([k, f]) => [k, makeRow2(f)])) as Partial<
-  Record<BinaryOp, Row2>
+const UNARY_ROWS = Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, makeRow1(f)])) as Record<
+  UnaryOp,
+  Row1
 >;
+const BINARY_ROWS = Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, makeRow2(f)])) as Record<
+  BinaryOp,
+  Row2
+>;
+const INT32_ROWS = Object.fromEntries(
+  Object.entries(INT32_BINARY).map(([k, f]) => [k, makeRow2(f)]),
+) as Partial<Record<BinaryOp, Row2>>;
 
 export function unary(op: UnaryOp, x: KernelTensor, out: KernelTensor): void {
   const row = UNARY_ROWS[op];
@@ -116,7 +127,9 @@ export function binary(op: BinaryOp, a: KernelTensor, b: KernelTensor, out: Kern
   const aa = arrayOf(a.buffer);
   const ba = arrayOf(b.buffer);
   const oa = arrayOf(out.buffer);
-  forEachRow(out.shape, [a, b, out], (off, n, s) => row(aa, off[0], s[0], ba, off[1], s[1], oa, off[2], s[2], n));
+  forEachRow(out.shape, [a, b, out], (off, n, s) =>
+    row(aa, off[0], s[0], ba, off[1], s[1], oa, off[2], s[2], n),
+  );
 }
 
 export function where(cond: KernelTensor, a: KernelTensor, b: KernelTensor, out: KernelTensor): void {
@@ -129,7 +142,8 @@ export function where(cond: KernelTensor, a: KernelTensor, b: KernelTensor, out:
     let ia = off[1];
     let ib = off[2];
     let io = off[3];
-    for (let e = 0; e < n; e++, ic += s[0], ia += s[1], ib += s[2], io += s[3]) oa[io] = ca[ic] ? aa[ia] : ba[ib];
+    for (let e = 0; e < n; e++, ic += s[0], ia += s[1], ib += s[2], io += s[3])
+      oa[io] = ca[ic] ? aa[ia] : ba[ib];
   });
 }
 

@@ -6,7 +6,8 @@ import { forEachRow } from './strided.js';
 
 function checkIndex(op: string, i: number, size: number): number {
   const j = i < 0 ? i + size : i;
-  if (j < 0 || j >= size || !Number.isInteger(j)) throw new RangeError(`${op}: index ${i} is out of bounds for dimension with size ${size}`);
+  if (j < 0 || j >= size || !Number.isInteger(j))
+    throw new RangeError(`${op}: index ${i} is out of bounds for dimension with size ${size}`);
   return j;
 }
 
@@ -114,7 +115,13 @@ export function indexAdd(dst: KernelTensor, dim: number, index: KernelTensor, sr
 }
 
 /** Stable sort of each slice along `dim`; NaN sorts as the largest value, as in PyTorch. */
-export function sort(x: KernelTensor, dim: number, descending: boolean, values: KernelTensor, indices: KernelTensor): void {
+export function sort(
+  x: KernelTensor,
+  dim: number,
+  descending: boolean,
+  values: KernelTensor,
+  indices: KernelTensor,
+): void {
   const xa = arrayOf(x.buffer);
   const va = arrayOf(values.buffer);
   const ia = arrayOf(indices.buffer);

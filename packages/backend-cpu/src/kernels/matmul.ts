@@ -3,7 +3,7 @@
 // inner loops), then four rows of the output are computed together so each loaded row of B
 // feeds four multiply-adds.
 import type { KernelTensor } from '@kiln/core';
-import { type CpuArray, arrayOf } from '../buffer.js';
+import { arrayOf, type CpuArray } from '../buffer.js';
 
 export function matmul(a: KernelTensor, b: KernelTensor, out: KernelTensor): void {
   const [batch, m, k] = a.shape;
@@ -14,7 +14,8 @@ export function matmul(a: KernelTensor, b: KernelTensor, out: KernelTensor): voi
   const [sab, sam, sak] = a.strides;
   const [sbb, sbk, sbn] = b.strides;
   const [sob, som, son] = out.strides;
-  const panel: Float64Array | Float32Array = a.dtype === 'float64' ? new Float64Array(k * n) : new Float32Array(k * n);
+  const panel: Float64Array | Float32Array =
+    a.dtype === 'float64' ? new Float64Array(k * n) : new Float32Array(k * n);
   const acc = new Float64Array(4 * n);
   let packedFrom = -1;
   for (let bi = 0; bi < batch; bi++) {
@@ -55,7 +56,15 @@ export function matmul(a: KernelTensor, b: KernelTensor, out: KernelTensor): voi
   }
 }
 
-function packPanel(src: CpuArray, base: number, sk: number, sn: number, k: number, n: number, panel: Float32Array | Float64Array): void {
+function packPanel(
+  src: CpuArray,
+  base: number,
+  sk: number,
+  sn: number,
+  k: number,
+  n: number,
+  panel: Float32Array | Float64Array,
+): void {
   for (let p = 0; p < k; p++) {
     const from = base + p * sk;
     const to = p * n;

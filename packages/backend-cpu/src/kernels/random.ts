@@ -3,7 +3,12 @@ import type { KernelTensor, RandomDistribution } from '@kiln/core';
 import { philoxFill } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
 
-export function random(dist: RandomDistribution, key: readonly [number, number], offset: number, out: KernelTensor): void {
+export function random(
+  dist: RandomDistribution,
+  key: readonly [number, number],
+  offset: number,
+  out: KernelTensor,
+): void {
   const oa = arrayOf(out.buffer);
   let total = 1;
   for (const s of out.shape) total *= s;

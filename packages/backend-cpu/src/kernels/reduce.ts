@@ -50,22 +50,29 @@ export function reduce(op: ReduceOp, x: KernelTensor, dims: readonly number[], o
   const runLength = slice.shape.length === 0 ? (redShape.every((d) => d === 1) ? 1 : 0) : slice.shape[0];
   const runStride = slice.shape.length === 0 ? 0 : slice.strides[0][0];
   const rel = single ? null : elementOffsets(redShape, { strides: redStrides, offset: 0 });
-  forEachRow(keptShape, [{ strides: keptStrides, offset: x.offset }, { strides: outStrides, offset: out.offset }], (off, n, s) => {
-    let xo = off[0];
-    let oo = off[1];
-    for (let e = 0; e < n; e++, xo += s[0], oo += s[1]) {
-      let acc = init;
-      if (rel) {
-        if (op === 'sum') for (let k = 0; k < rel.length; k++) acc += xa[xo + rel[k]];
-        else for (let k = 0; k < rel.length; k++) acc = step(acc, xa[xo + rel[k]]);
-      } else if (op === 'sum') {
-        for (let k = 0, i = xo; k < runLength; k++, i += runStride) acc += xa[i];
-      } else {
-        for (let k = 0, i = xo; k < runLength; k++, i += runStride) acc = step(acc, xa[i]);
+  forEachRow(
+    keptShape,
+    [
+      { strides: keptStrides, offset: x.offset },
+      { strides: outStrides, offset: out.offset },
+    ],
+    (off, n, s) => {
+      let xo = off[0];
+      let oo = off[1];
+      for (let e = 0; e < n; e++, xo += s[0], oo += s[1]) {
+        let acc = init;
+        if (rel) {
+          if (op === 'sum') for (let k = 0; k < rel.length; k++) acc += xa[xo + rel[k]];
+          else for (let k = 0; k < rel.length; k++) acc = step(acc, xa[xo + rel[k]]);
+        } else if (op === 'sum') {
+          for (let k = 0, i = xo; k < runLength; k++, i += runStride) acc += xa[i];
+        } else {
+          for (let k = 0, i = xo; k < runLength; k++, i += runStride) acc = step(acc, xa[i]);
+        }
+        oa[oo] = acc;
       }
-      oa[oo] = acc;
-    }
-  });
+    },
+  );
 }
 
 export function argReduce(op: ArgReduceOp, x: KernelTensor, dim: number, out: KernelTensor): void {
@@ -77,29 +84,36 @@ export function argReduce(op: ArgReduceOp, x: KernelTensor, dim: number, out: Ke
   const st = x.shape.length === 0 ? 0 : x.strides[dim];
   const outStrides = out.strides.filter((_, d) => !dims.includes(d));
   const better = op === 'argmax' ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
-  forEachRow(keptShape, [{ strides: keptStrides, offset: x.offset }, { strides: outStrides, offset: out.offset }], (off, m, s) => {
-    let xo = off[0];
-    let oo = off[1];
-    for (let e = 0; e < m; e++, xo += s[0], oo += s[1]) {
-      let best = xa[xo];
-      let bestI = 0;
-      // The first NaN wins (PyTorch treats NaN as the extreme), else the first extreme value.
-      if (best === best) {
-        for (let k = 1, i = xo + st; k < n; k++, i += st) {
-          const v = xa[i];
-          if (v !== v) {
-            bestI = k;
-            break;
-          }
-          if (better(v, best)) {
-            best = v;
-            bestI = k;
+  forEachRow(
+    keptShape,
+    [
+      { strides: keptStrides, offset: x.offset },
+      { strides: outStrides, offset: out.offset },
+    ],
+    (off, m, s) => {
+      let xo = off[0];
+      let oo = off[1];
+      for (let e = 0; e < m; e++, xo += s[0], oo += s[1]) {
+        let best = xa[xo];
+        let bestI = 0;
+        // The first NaN wins (PyTorch treats NaN as the extreme), else the first extreme value.
+        if (best === best) {
+          for (let k = 1, i = xo + st; k < n; k++, i += st) {
+            const v = xa[i];
+            if (v !== v) {
+              bestI = k;
+              break;
+            }
+            if (better(v, best)) {
+              best = v;
+              bestI = k;
+            }
           }
         }
+        oa[oo] = bestI;
       }
-      oa[oo] = bestI;
-    }
-  });
+    },
+  );
 }
 
 export function cumsum(x: KernelTensor, dim: number, out: KernelTensor): void {
@@ -114,15 +128,22 @@ export function cumsum(x: KernelTensor, dim: number, out: KernelTensor): void {
   const n = x.shape[dim];
   const sx = x.strides[dim];
   const so = out.strides[dim];
-  forEachRow(keptShape, [{ strides: keptStrides, offset: x.offset }, { strides: outKept, offset: out.offset }], (off, m, s) => {
-    let xo = off[0];
-    let oo = off[1];
-    for (let e = 0; e < m; e++, xo += s[0], oo += s[1]) {
-      let acc = 0;
-      for (let k = 0, i = xo, j = oo; k < n; k++, i += sx, j += so) {
-        acc += xa[i];
-        oa[j] = acc;
+  forEachRow(
+    keptShape,
+    [
+      { strides: keptStrides, offset: x.offset },
+      { strides: outKept, offset: out.offset },
+    ],
+    (off, m, s) => {
+      let xo = off[0];
+      let oo = off[1];
+      for (let e = 0; e < m; e++, xo += s[0], oo += s[1]) {
+        let acc = 0;
+        for (let k = 0, i = xo, j = oo; k < n; k++, i += sx, j += so) {
+          acc += xa[i];
+          oa[j] = acc;
+        }
       }
-    }
-  });
+    },
+  );
 }

@@ -21,8 +21,7 @@ export function coalesce(shape: readonly number[], operands: readonly Operand[])
   const outStrides: number[][] = operands.map(() => []);
   for (const d of dims) {
     const last = outShape.length - 1;
-    const canMerge =
-      last >= 0 && operands.every((op, k) => outStrides[k][last] === op.strides[d] * shape[d]);
+    const canMerge = last >= 0 && operands.every((op, k) => outStrides[k][last] === op.strides[d] * shape[d]);
     if (canMerge) {
       outShape[last] *= shape[d];
       operands.forEach((op, k) => {
@@ -30,7 +29,9 @@ export function coalesce(shape: readonly number[], operands: readonly Operand[])
       });
     } else {
       outShape.push(shape[d]);
-      operands.forEach((op, k) => outStrides[k].push(op.strides[d]));
+      operands.forEach((op, k) => {
+        outStrides[k].push(op.strides[d]);
+      });
     }
   }
   return { shape: outShape, strides: outStrides };
@@ -52,7 +53,11 @@ export function forEachRow(
   const k = operands.length;
   const offsets = operands.map((op) => op.offset);
   if (c.shape.length === 0) {
-    row(offsets, 1, operands.map(() => 0));
+    row(
+      offsets,
+      1,
+      operands.map(() => 0),
+    );
     return;
   }
   const nd = c.shape.length;

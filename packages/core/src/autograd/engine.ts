@@ -2,13 +2,13 @@
 // gradients reaching each node, applies its backward rule and, at the leaves, accumulates into
 // `.grad` (or hands the gradients back, for grad()). Without createGraph the backward rules run
 // with grad mode off and every intermediate gradient is disposed when the pass ends.
+
+import { onesLike } from '../ops/creation.js';
 import { formatShape, shapesEqual } from '../shape/shape.js';
 import { runScoped } from '../tensor/scope.js';
-import { Tensor, isTensor } from '../tensor/tensor.js';
-import { setGradEnabled } from './grad-mode.js';
+import { isTensor, type Tensor } from '../tensor/tensor.js';
+import { noGrad, setGradEnabled } from './grad-mode.js';
 import type { Node } from './node.js';
-import { onesLike } from '../ops/creation.js';
-import { noGrad } from './grad-mode.js';
 
 export interface GradOptions {
   gradOutputs?: readonly (Tensor | null)[];
@@ -49,11 +49,16 @@ function topologicalOrder(roots: readonly Node[]): Node[] {
 function rootGradient(op: string, out: Tensor, given: Tensor | null | undefined): Tensor {
   if (given) {
     if (!shapesEqual(given.shape, out.shape)) {
-      throw new Error(`${op}: mismatch in shape: grad_output has shape ${formatShape(given.shape)} and output has shape ${formatShape(out.shape)}`);
+      throw new Error(
+        `${op}: mismatch in shape: grad_output has shape ${formatShape(given.shape)} and output has shape ${formatShape(out.shape)}`,
+      );
     }
     return given;
   }
-  if (out.numel() !== 1) throw new Error(`${op}: grad can be implicitly created only for scalar outputs (got shape ${formatShape(out.shape)})`);
+  if (out.numel() !== 1)
+    throw new Error(
+      `${op}: grad can be implicitly created only for scalar outputs (got shape ${formatShape(out.shape)})`,
+    );
   return onesLike(out);
 }
 
@@ -84,7 +89,8 @@ function runGraph(
   const roots: Node[] = [];
   outputs.forEach((out, i) => {
     const node = out.gradEdge();
-    if (!node) throw new Error(`${op}: element ${i} of tensors does not require grad and does not have a gradFn`);
+    if (!node)
+      throw new Error(`${op}: element ${i} of tensors does not require grad and does not have a gradFn`);
     const g = rootGradient(op, out, gradOutputs?.[i]);
     pending.set(node, pending.has(node) ? pending.get(node)!.add(g) : g);
     roots.push(node);
@@ -120,7 +126,9 @@ function runGraph(
 
 function accumulateGrad(t: Tensor, grad: Tensor, createGraph: boolean): void {
   if (!shapesEqual(grad.shape, t.shape)) {
-    throw new Error(`AccumulateGrad: gradient of shape ${formatShape(grad.shape)} does not match tensor of shape ${formatShape(t.shape)}`);
+    throw new Error(
+      `AccumulateGrad: gradient of shape ${formatShape(grad.shape)} does not match tensor of shape ${formatShape(t.shape)}`,
+    );
   }
   if (t.grad === null) {
     // A private, contiguous copy: the incoming gradient may be a view of another tensor's memory.

@@ -5,10 +5,15 @@
 // a subgraph frees its saved tensors even when backward never runs.
 import type { Tensor } from '../tensor/tensor.js';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: hooks that only observe return nothing at all.
 export type GradHook = (grad: Tensor) => Tensor | undefined | void;
 
 /** A backward rule: gradients w.r.t. each input (null where none flows), written in ops. */
-export type BackwardFn = (grad: Tensor, saved: readonly Tensor[], output: Tensor | undefined) => readonly (Tensor | null | undefined)[];
+export type BackwardFn = (
+  grad: Tensor,
+  saved: readonly Tensor[],
+  output: Tensor | undefined,
+) => readonly (Tensor | null | undefined)[];
 
 interface SavedEntry {
   readonly alias: Tensor;

@@ -29,7 +29,9 @@ export function record(
   options: RecordOptions = {},
 ): Tensor {
   if (!needsGrad(inputs)) return out;
-  const edges = inputs.map((t) => (t !== null && typeof t === 'object' && t.requiresGrad ? t.gradEdge() : null));
+  const edges = inputs.map((t) =>
+    t !== null && typeof t === 'object' && t.requiresGrad ? t.gradEdge() : null,
+  );
   const saved = (options.save ?? []).map((t) => savedEntry(t.alias(true)));
   let outputAlias: Tensor | undefined;
   if (options.saveOutput) outputAlias = out.alias(false);

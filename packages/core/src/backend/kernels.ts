@@ -121,10 +121,25 @@ export interface PrimitiveKernels {
   cumsum(x: KernelTensor, dim: number, out: KernelTensor): void;
   sort(x: KernelTensor, dim: number, descending: boolean, values: KernelTensor, indices: KernelTensor): void;
   conv2d(x: KernelTensor, weight: KernelTensor, out: KernelTensor, p: Conv2dParams): void;
-  conv2dBackwardInput(gradOut: KernelTensor, weight: KernelTensor, gradIn: KernelTensor, p: Conv2dParams): void;
-  conv2dBackwardWeight(x: KernelTensor, gradOut: KernelTensor, gradWeight: KernelTensor, p: Conv2dParams): void;
+  conv2dBackwardInput(
+    gradOut: KernelTensor,
+    weight: KernelTensor,
+    gradIn: KernelTensor,
+    p: Conv2dParams,
+  ): void;
+  conv2dBackwardWeight(
+    x: KernelTensor,
+    gradOut: KernelTensor,
+    gradWeight: KernelTensor,
+    p: Conv2dParams,
+  ): void;
   maxPool2d(x: KernelTensor, out: KernelTensor, indices: KernelTensor, p: Pool2dParams): void;
-  maxPool2dBackward(gradOut: KernelTensor, indices: KernelTensor, gradIn: KernelTensor, p: Pool2dParams): void;
+  maxPool2dBackward(
+    gradOut: KernelTensor,
+    indices: KernelTensor,
+    gradIn: KernelTensor,
+    p: Pool2dParams,
+  ): void;
   avgPool2d(x: KernelTensor, out: KernelTensor, p: Pool2dParams): void;
   avgPool2dBackward(gradOut: KernelTensor, gradIn: KernelTensor, p: Pool2dParams): void;
   random(dist: RandomDistribution, key: readonly [number, number], offset: number, out: KernelTensor): void;

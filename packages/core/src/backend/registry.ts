@@ -27,11 +27,16 @@ export function canonicalDevice(device: Device): Device {
 
 export function parseDevice(device: Device): [string, number] {
   const m = /^([a-z][a-z0-9_]*)(?::(\d+))?$/.exec(device);
-  if (!m) throw new Error(`invalid device string '${device}' (expected e.g. 'cpu', 'webgpu', 'cuda', 'cuda:1')`);
+  if (!m)
+    throw new Error(`invalid device string '${device}' (expected e.g. 'cpu', 'webgpu', 'cuda', 'cuda:1')`);
   return [m[1], m[2] === undefined ? 0 : Number(m[2])];
 }
 
-export function registerBackend(type: string, factory: BackendFactory, options?: { deviceCount?: () => number }): void {
+export function registerBackend(
+  type: string,
+  factory: BackendFactory,
+  options?: { deviceCount?: () => number },
+): void {
   registrations.set(type, { factory, deviceCount: options?.deviceCount });
   for (const key of [...instances.keys()]) if (parseDevice(key)[0] === type) instances.delete(key);
 }
@@ -69,7 +74,9 @@ export function backendFor(device: Device): Backend {
   if (!reg) throw new Error(noBackendMessage(key));
   const made = reg.factory(index);
   if (made instanceof Promise) {
-    throw new Error(`device '${key}' is initialised asynchronously: call \`await k.ready('${key}')\` before using it`);
+    throw new Error(
+      `device '${key}' is initialised asynchronously: call \`await k.ready('${key}')\` before using it`,
+    );
   }
   instances.set(key, made);
   return made;

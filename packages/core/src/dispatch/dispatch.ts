@@ -1,7 +1,7 @@
 // What every op does around a kernel call: find the backend, check devices and dtypes with errors
 // that name the op, allocate outputs, and present operands to kernels as strided views.
 import type { Backend, KernelTensor } from '../backend/kernels.js';
-import { type Device, backendFor, canonicalDevice, getDefaultDevice } from '../backend/registry.js';
+import { backendFor, canonicalDevice, type Device, getDefaultDevice } from '../backend/registry.js';
 import type { DType } from '../dtype/dtype.js';
 import { contiguousStrides, formatShape, numel } from '../shape/shape.js';
 import { Storage } from '../tensor/storage.js';

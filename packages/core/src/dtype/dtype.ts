@@ -1,5 +1,14 @@
 /** Element types. Names follow PyTorch (`torch.float32` -> 'float32'). */
-export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'int8' | 'uint8' | 'bool';
+export type DType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'bfloat16'
+  | 'int32'
+  | 'int64'
+  | 'int8'
+  | 'uint8'
+  | 'bool';
 
 export const DTYPES: readonly DType[] = [
   'float32',
@@ -141,7 +150,8 @@ export function resultType(operands: readonly PromotionOperand[]): DType {
     else if (CATEGORY[zeroDimResult] > CATEGORY[result]) result = promoteTypes(result, zeroDimResult);
   }
   if (scalarCategory >= 0) {
-    const scalarType: DType = scalarCategory === 0 ? 'bool' : scalarCategory === 1 ? DEFAULT_INT : DEFAULT_FLOAT;
+    const scalarType: DType =
+      scalarCategory === 0 ? 'bool' : scalarCategory === 1 ? DEFAULT_INT : DEFAULT_FLOAT;
     if (result === undefined) result = scalarType;
     else if (scalarCategory > CATEGORY[result]) result = scalarType;
   }

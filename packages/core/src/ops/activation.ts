@@ -2,8 +2,8 @@
 // the max-shifted composite. The backward rule is the same either way.
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
-import { toFloating } from '../dtype/dtype.js';
 import { backendOf, castTo, emptyTensor } from '../dispatch/dispatch.js';
+import { toFloating } from '../dtype/dtype.js';
 import { normalizeDim } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { exp, mul, sub } from './elementwise.js';
@@ -42,12 +42,16 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('softmax', dim, x.ndim);
   const out = fusedOrComposite('softmax', x, d);
   // dx = y * (g - sum(g * y))
-  return record('SoftmaxBackward', out, [x], (g, _s, y) => [mul(y!, sub(g, sum(mul(g, y!), d, true)))], { saveOutput: true });
+  return record('SoftmaxBackward', out, [x], (g, _s, y) => [mul(y!, sub(g, sum(mul(g, y!), d, true)))], {
+    saveOutput: true,
+  });
 }
 
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('logSoftmax', dim, x.ndim);
   const out = fusedOrComposite('logSoftmax', x, d);
   // dx = g - exp(y) * sum(g)
-  return record('LogSoftmaxBackward', out, [x], (g, _s, y) => [sub(g, mul(exp(y!), sum(g, d, true)))], { saveOutput: true });
+  return record('LogSoftmaxBackward', out, [x], (g, _s, y) => [sub(g, mul(exp(y!), sum(g, d, true)))], {
+    saveOutput: true,
+  });
 }

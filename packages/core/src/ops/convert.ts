@@ -1,8 +1,8 @@
 // Reading values back to JS, and moving tensors between dtypes and devices.
 import { record } from '../autograd/record.js';
-import { type Device, backendFor, canonicalDevice } from '../backend/registry.js';
-import { type DType, DTYPES, type TypedArray, isFloating } from '../dtype/dtype.js';
+import { backendFor, canonicalDevice, type Device } from '../backend/registry.js';
 import { backendOf, castTo, emptyTensor } from '../dispatch/dispatch.js';
+import { DTYPES, type DType, isFloating, type TypedArray } from '../dtype/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export type NestedArray = number | NestedArray[];
@@ -38,7 +38,9 @@ export function nest(values: TypedArray, shape: readonly number[]): NestedArray 
 
 export function itemOf(t: Tensor, values: TypedArray): number {
   if (values.length !== 1) {
-    throw new Error(`item: a Tensor with ${values.length} elements cannot be converted to a number (shape [${t.shape.join(', ')}])`);
+    throw new Error(
+      `item: a Tensor with ${values.length} elements cannot be converted to a number (shape [${t.shape.join(', ')}])`,
+    );
   }
   return Number(values[0]);
 }
@@ -69,7 +71,8 @@ function transfer(t: Tensor, device: Device, dtype: DType): Tensor {
  * Differentiable between floating dtypes and across devices, as in PyTorch.
  */
 export function to(t: Tensor, target: Device | DType | { device?: Device; dtype?: DType }): Tensor {
-  const spec = typeof target === 'string' ? (isDType(target) ? { dtype: target } : { device: target }) : target;
+  const spec =
+    typeof target === 'string' ? (isDType(target) ? { dtype: target } : { device: target }) : target;
   const device = spec.device ? canonicalDevice(spec.device) : t.device;
   const dtype = spec.dtype ?? t.dtype;
   if (device === t.device && dtype === t.dtype) return t;
@@ -77,7 +80,9 @@ export function to(t: Tensor, target: Device | DType | { device?: Device; dtype?
   if (!isFloating(dtype)) return out;
   const fromDevice = t.device;
   const fromDtype = t.dtype;
-  return record('ToCopyBackward', out, [isFloating(fromDtype) ? t : null], (g) => [to(g, { device: fromDevice, dtype: fromDtype })]);
+  return record('ToCopyBackward', out, [isFloating(fromDtype) ? t : null], (g) => [
+    to(g, { device: fromDevice, dtype: fromDtype }),
+  ]);
 }
 
 /** Device-to-device copy for backends that read asynchronously (e.g. WebGPU -> CPU). */

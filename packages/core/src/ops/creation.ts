@@ -1,8 +1,15 @@
 // Tensor factories: from JS data, constants, ranges, and the `*Like` family.
 import type { Device } from '../backend/registry.js';
 import { backendFor } from '../backend/registry.js';
-import { type DType, DEFAULT_FLOAT, DEFAULT_INT, type TypedArray, assertDType, hostArrayFor } from '../dtype/dtype.js';
 import { emptyTensor, resolveDevice } from '../dispatch/dispatch.js';
+import {
+  assertDType,
+  DEFAULT_FLOAT,
+  DEFAULT_INT,
+  type DType,
+  hostArrayFor,
+  type TypedArray,
+} from '../dtype/dtype.js';
 import { numel } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -27,7 +34,9 @@ function dtypeOfTypedArray(a: TypedArray): DType {
   if (a instanceof BigInt64Array) return 'int64';
   if (a instanceof Int8Array) return 'int8';
   if (a instanceof Uint8Array) return 'uint8';
-  throw new TypeError('tensor: Uint16Array data is ambiguous; pass float16/bfloat16 values as a Float32Array with { dtype }');
+  throw new TypeError(
+    'tensor: Uint16Array data is ambiguous; pass float16/bfloat16 values as a Float32Array with { dtype }',
+  );
 }
 
 /** Shape of nested arrays, checking that they are rectangular. */
@@ -44,7 +53,8 @@ function nestedShape(data: NestedNumbers): number[] {
 
 function flatten(data: NestedNumbers, shape: readonly number[], out: number[], depth = 0): void {
   if (depth === shape.length) {
-    if (Array.isArray(data)) throw new Error('tensor: nested arrays are ragged (expected a number at this depth)');
+    if (Array.isArray(data))
+      throw new Error('tensor: nested arrays are ragged (expected a number at this depth)');
     out.push(Number(data));
     return;
   }
@@ -70,9 +80,15 @@ export function toHostArray(values: ArrayLike<number> | ArrayLike<bigint>, dtype
 }
 
 /** A tensor holding `values` (row-major) with the given shape, dtype and device. */
-export function fromHost(values: TypedArray | ArrayLike<number>, shape: readonly number[], dtype: DType, device: Device): Tensor {
+export function fromHost(
+  values: TypedArray | ArrayLike<number>,
+  shape: readonly number[],
+  dtype: DType,
+  device: Device,
+): Tensor {
   const n = numel(shape);
-  if (values.length !== n) throw new Error(`tensor: ${values.length} values do not fill shape [${shape.join(', ')}] (${n})`);
+  if (values.length !== n)
+    throw new Error(`tensor: ${values.length} values do not fill shape [${shape.join(', ')}] (${n})`);
   const host =
     (dtype === 'float32' && values instanceof Float32Array) ||
     (dtype === 'float64' && values instanceof Float64Array) ||
@@ -121,7 +137,8 @@ export type ShapeArg = number | readonly number[];
 
 function checkShape(op: string, shape: readonly number[]): number[] {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`${op}: invalid shape [${shape.join(', ')}] (sizes must be non-negative integers)`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new Error(`${op}: invalid shape [${shape.join(', ')}] (sizes must be non-negative integers)`);
   }
   return [...shape];
 }
@@ -149,7 +166,11 @@ export function empty(shape: ShapeArg, opts?: TensorOptions): Tensor {
 }
 
 function likeOptions(t: Tensor, opts?: TensorOptions): TensorOptions {
-  return { dtype: opts?.dtype ?? t.dtype, device: opts?.device ?? t.device, requiresGrad: opts?.requiresGrad };
+  return {
+    dtype: opts?.dtype ?? t.dtype,
+    device: opts?.device ?? t.device,
+    requiresGrad: opts?.requiresGrad,
+  };
 }
 
 export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
@@ -169,7 +190,10 @@ export function arange(startOrEnd: number, end?: number, step = 1, opts?: Tensor
   const start = end === undefined ? 0 : startOrEnd;
   const stop = end === undefined ? startOrEnd : end;
   if (step === 0) throw new Error('arange: step must be nonzero');
-  if ((stop - start) / step < 0) throw new Error(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${stop}, step ${step})`);
+  if ((stop - start) / step < 0)
+    throw new Error(
+      `arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${stop}, step ${step})`,
+    );
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const dtype = opts?.dtype ?? ([start, stop, step].every(Number.isInteger) ? DEFAULT_INT : DEFAULT_FLOAT);
   const values = new Float64Array(n);
@@ -178,7 +202,8 @@ export function arange(startOrEnd: number, end?: number, step = 1, opts?: Tensor
 }
 
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: number of steps must be non-negative (got ${steps})`);
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new Error(`linspace: number of steps must be non-negative (got ${steps})`);
   const values = new Float64Array(steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // PyTorch fills the second half backwards from `end` so both endpoints are exact.
@@ -192,4 +217,3 @@ export function eye(n: number, m: number = n, opts?: TensorOptions): Tensor {
   for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
   return finish(fromHost(values, [n, m], opts?.dtype ?? DEFAULT_FLOAT, resolveDevice(opts?.device)), opts);
 }
-

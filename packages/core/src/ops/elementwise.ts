@@ -1,8 +1,15 @@
 // Elementwise ops: broadcasting, PyTorch type promotion, scalar operands and backward rules.
 import { record } from '../autograd/record.js';
 import type { BinaryOp, UnaryOp } from '../backend/kernels.js';
+import {
+  broadcastKernel,
+  castTo,
+  commonDevice,
+  emptyTensor,
+  requireCompute,
+  scalarTensor,
+} from '../dispatch/dispatch.js';
 import { type DType, isFloating, resultType, toFloating } from '../dtype/dtype.js';
-import { backendOf, broadcastKernel, castTo, commonDevice, emptyTensor, requireCompute, scalarTensor } from '../dispatch/dispatch.js';
 import { broadcastShapes } from '../shape/shape.js';
 import type { Tensor, TensorOrScalar } from '../tensor/tensor.js';
 import { zerosLike } from './creation.js';
@@ -25,7 +32,14 @@ type BinaryKind = 'arith' | 'float' | 'compare';
  * Runs a binary kernel: promotes operands to one compute dtype, materialises scalars as 0-d tensors,
  * broadcasts by strides, and writes a fresh output. Not differentiable by itself.
  */
-export function binaryForward(name: string, op: BinaryOp, kind: BinaryKind, a: Operand, b: Operand, computeOverride?: DType): Tensor {
+export function binaryForward(
+  name: string,
+  op: BinaryOp,
+  kind: BinaryKind,
+  a: Operand,
+  b: Operand,
+  computeOverride?: DType,
+): Tensor {
   const tensors = [a, b].filter(isTensorOperand);
   const device = commonDevice(name, tensors);
   const promoted = resultType([operandInfo(a), operandInfo(b)]);
@@ -47,7 +61,13 @@ export function binaryForward(name: string, op: BinaryOp, kind: BinaryKind, a: O
 }
 
 /** Runs a unary kernel on `x` converted to `compute` (floating ops promote integer inputs). */
-export function unaryForward(name: string, op: UnaryOp, x: Tensor, compute: DType, outDtype: DType = compute): Tensor {
+export function unaryForward(
+  name: string,
+  op: UnaryOp,
+  x: Tensor,
+  compute: DType,
+  outDtype: DType = compute,
+): Tensor {
   const backend = requireCompute(name, x.device, compute);
   const xc = castTo(x, compute);
   const out = emptyTensor(x.shape, outDtype, x.device);
@@ -77,7 +97,9 @@ export function add(a: Operand, b: Operand, alpha = 1): Tensor {
 
 export function sub(a: Operand, b: Operand, alpha = 1): Tensor {
   if (isTensorOperand(a) && a.dtype === 'bool' && isTensorOperand(b) && b.dtype === 'bool') {
-    throw new TypeError('sub: subtraction, the `-` operator, with two bool tensors is not supported. Use logicalXor() instead.');
+    throw new TypeError(
+      'sub: subtraction, the `-` operator, with two bool tensors is not supported. Use logicalXor() instead.',
+    );
   }
   const rhs = alpha === 1 ? b : mul(b, alpha);
   const out = binaryForward('sub', 'sub', 'arith', a, rhs);
@@ -92,7 +114,8 @@ export function mul(a: Operand, b: Operand): Tensor {
   const out = binaryForward('mul', 'mul', 'arith', a, b);
   // A scalar factor needs nothing saved (so `y.mul_(2)` on a graph tensor stays differentiable).
   if (!isTensorOperand(b)) return record('MulBackward', out, [tensorOrNull(a)], (g) => [mul(g, b)]);
-  if (!isTensorOperand(a)) return record('MulBackward', out, [null, b], (g) => [null, reduceTo(mul(g, a), b)]);
+  if (!isTensorOperand(a))
+    return record('MulBackward', out, [null, b], (g) => [null, reduceTo(mul(g, a), b)]);
   const saved = [a, b].filter(isTensorOperand);
   return record(
     'MulBackward',
@@ -100,7 +123,10 @@ export function mul(a: Operand, b: Operand): Tensor {
     [tensorOrNull(a), tensorOrNull(b)],
     (g, s) => {
       const [x, y] = unpackOperands(a, b, s);
-      return [isTensorOperand(a) ? reduceTo(mul(g, y), a) : null, isTensorOperand(b) ? reduceTo(mul(g, x), b) : null];
+      return [
+        isTensorOperand(a) ? reduceTo(mul(g, y), a) : null,
+        isTensorOperand(b) ? reduceTo(mul(g, x), b) : null,
+      ];
     },
     { save: saved },
   );
@@ -147,7 +173,14 @@ export function pow(a: Operand, b: Operand): Tensor {
         : null;
       // d(x^y)/dy = x^y * log(x), defined as 0 where x == 0 and y >= 0.
       const gb = isTensorOperand(b)
-        ? reduceTo(where(logicalAnd(eq(x, 0), ge(y, 0)), 0, mul(mul(g, result!), isTensorOperand(x) ? log(x) : Math.log(Number(x)))), b)
+        ? reduceTo(
+            where(
+              logicalAnd(eq(x, 0), ge(y, 0)),
+              0,
+              mul(mul(g, result!), isTensorOperand(x) ? log(x) : Math.log(Number(x))),
+            ),
+            b,
+          )
         : null;
       return [ga, gb];
     },
@@ -268,9 +301,12 @@ export const lt = (a: Operand, b: Operand): Tensor => binaryForward('lt', 'lt', 
 export const le = (a: Operand, b: Operand): Tensor => binaryForward('le', 'le', 'compare', a, b);
 export const gt = (a: Operand, b: Operand): Tensor => binaryForward('gt', 'gt', 'compare', a, b);
 export const ge = (a: Operand, b: Operand): Tensor => binaryForward('ge', 'ge', 'compare', a, b);
-export const logicalAnd = (a: Operand, b: Operand): Tensor => binaryForward('logicalAnd', 'logicalAnd', 'compare', a, b);
-export const logicalOr = (a: Operand, b: Operand): Tensor => binaryForward('logicalOr', 'logicalOr', 'compare', a, b);
-export const logicalXor = (a: Operand, b: Operand): Tensor => binaryForward('logicalXor', 'logicalXor', 'compare', a, b);
+export const logicalAnd = (a: Operand, b: Operand): Tensor =>
+  binaryForward('logicalAnd', 'logicalAnd', 'compare', a, b);
+export const logicalOr = (a: Operand, b: Operand): Tensor =>
+  binaryForward('logicalOr', 'logicalOr', 'compare', a, b);
+export const logicalXor = (a: Operand, b: Operand): Tensor =>
+  binaryForward('logicalXor', 'logicalXor', 'compare', a, b);
 export const logicalNot = (x: Tensor): Tensor => unaryForward('logicalNot', 'logicalNot', x, x.dtype, 'bool');
 export const isnan = (x: Tensor): Tensor => unaryForward('isnan', 'isnan', x, x.dtype, 'bool');
 
@@ -304,27 +340,41 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 export const neg = (x: Tensor): Tensor => {
-  if (x.dtype === 'bool') throw new TypeError('neg: negation, the `-` operator, on a bool tensor is not supported. Use logicalNot() instead.');
+  if (x.dtype === 'bool')
+    throw new TypeError(
+      'neg: negation, the `-` operator, on a bool tensor is not supported. Use logicalNot() instead.',
+    );
   return unary('neg', 'neg', x, false, (g) => neg(g), {});
 };
-export const abs = (x: Tensor): Tensor => unary('abs', 'abs', x, false, (g, xs) => mul(g, sign(xs)), { input: true });
-export const exp = (x: Tensor): Tensor => unary('exp', 'exp', x, true, (g, _x, y) => mul(g, y), { output: true });
-export const expm1 = (x: Tensor): Tensor => unary('expm1', 'expm1', x, true, (g, _x, y) => mul(g, add(y, 1)), { output: true });
-export const log = (x: Tensor): Tensor => unary('log', 'log', x, true, (g, xs) => div(g, xs), { input: true });
-export const log1p = (x: Tensor): Tensor => unary('log1p', 'log1p', x, true, (g, xs) => div(g, add(xs, 1)), { input: true });
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', 'sqrt', x, true, (g, _x, y) => div(g, mul(y, 2)), { output: true });
+export const abs = (x: Tensor): Tensor =>
+  unary('abs', 'abs', x, false, (g, xs) => mul(g, sign(xs)), { input: true });
+export const exp = (x: Tensor): Tensor =>
+  unary('exp', 'exp', x, true, (g, _x, y) => mul(g, y), { output: true });
+export const expm1 = (x: Tensor): Tensor =>
+  unary('expm1', 'expm1', x, true, (g, _x, y) => mul(g, add(y, 1)), { output: true });
+export const log = (x: Tensor): Tensor =>
+  unary('log', 'log', x, true, (g, xs) => div(g, xs), { input: true });
+export const log1p = (x: Tensor): Tensor =>
+  unary('log1p', 'log1p', x, true, (g, xs) => div(g, add(xs, 1)), { input: true });
+export const sqrt = (x: Tensor): Tensor =>
+  unary('sqrt', 'sqrt', x, true, (g, _x, y) => div(g, mul(y, 2)), { output: true });
 export const rsqrt = (x: Tensor): Tensor =>
   unary('rsqrt', 'rsqrt', x, true, (g, _x, y) => mul(mul(g, pow(y, 3)), -0.5), { output: true });
 export const square = (x: Tensor): Tensor => mul(x, x);
-export const sin = (x: Tensor): Tensor => unary('sin', 'sin', x, true, (g, xs) => mul(g, cos(xs)), { input: true });
-export const cos = (x: Tensor): Tensor => unary('cos', 'cos', x, true, (g, xs) => neg(mul(g, sin(xs))), { input: true });
+export const sin = (x: Tensor): Tensor =>
+  unary('sin', 'sin', x, true, (g, xs) => mul(g, cos(xs)), { input: true });
+export const cos = (x: Tensor): Tensor =>
+  unary('cos', 'cos', x, true, (g, xs) => neg(mul(g, sin(xs))), { input: true });
 export const tanh = (x: Tensor): Tensor =>
   unary('tanh', 'tanh', x, true, (g, _x, y) => mul(g, sub(1, mul(y, y))), { output: true });
 export const sigmoid = (x: Tensor): Tensor =>
   unary('sigmoid', 'sigmoid', x, true, (g, _x, y) => mul(g, mul(y, sub(1, y))), { output: true });
-export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x, false, (g, _x, y) => where(gt(y, 0), g, 0), { output: true });
+export const relu = (x: Tensor): Tensor =>
+  unary('relu', 'relu', x, false, (g, _x, y) => where(gt(y, 0), g, 0), { output: true });
 export const erf = (x: Tensor): Tensor =>
-  unary('erf', 'erf', x, true, (g, xs) => mul(g, mul(exp(neg(mul(xs, xs))), 2 / Math.sqrt(Math.PI))), { input: true });
+  unary('erf', 'erf', x, true, (g, xs) => mul(g, mul(exp(neg(mul(xs, xs))), 2 / Math.sqrt(Math.PI))), {
+    input: true,
+  });
 export const silu = (x: Tensor): Tensor =>
   unary(
     'silu',
@@ -387,7 +437,10 @@ export const reciprocal = (x: Tensor): Tensor =>
 
 /** where(cond, a, b): a where cond is true, else b; broadcasting all three. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
-  if (cond.dtype !== 'bool') throw new TypeError(`where: expected condition to be a boolean tensor, but got a tensor with dtype ${cond.dtype}`);
+  if (cond.dtype !== 'bool')
+    throw new TypeError(
+      `where: expected condition to be a boolean tensor, but got a tensor with dtype ${cond.dtype}`,
+    );
   const device = commonDevice('where', [cond, ...[a, b].filter(isTensorOperand)]);
   const dtype = resultType([operandInfo(a), operandInfo(b)]);
   const backend = requireCompute('where', device, dtype);
@@ -401,7 +454,12 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const tb = prep(b);
   const shape = broadcastShapes('where', cond.shape, ta.shape, tb.shape);
   const out = emptyTensor(shape, dtype, device);
-  backend.where(broadcastKernel(cond, shape), broadcastKernel(ta, shape), broadcastKernel(tb, shape), out.kernel);
+  backend.where(
+    broadcastKernel(cond, shape),
+    broadcastKernel(ta, shape),
+    broadcastKernel(tb, shape),
+    out.kernel,
+  );
   for (const t of temps) t.dispose();
   return record(
     'WhereBackward',
@@ -414,9 +472,12 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 
 /** maskedFill(mask, value): `value` where mask is true; keeps x's dtype. */
 export function maskedFill(x: Tensor, mask: Tensor, value: Operand): Tensor {
-  if (mask.dtype !== 'bool') throw new TypeError(`maskedFill: expected mask to be a boolean tensor, got ${mask.dtype}`);
+  if (mask.dtype !== 'bool')
+    throw new TypeError(`maskedFill: expected mask to be a boolean tensor, got ${mask.dtype}`);
   if (isTensorOperand(value) && value.ndim !== 0) {
-    throw new Error(`maskedFill: only supports a 0-dimensional value tensor, but got tensor with ${value.ndim} dimension(s)`);
+    throw new Error(
+      `maskedFill: only supports a 0-dimensional value tensor, but got tensor with ${value.ndim} dimension(s)`,
+    );
   }
   broadcastShapes('maskedFill', x.shape, mask.shape);
   const v = isTensorOperand(value) ? value.to(x.dtype) : value;

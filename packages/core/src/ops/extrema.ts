@@ -1,7 +1,7 @@
 // k.max / k.min in both PyTorch spellings: over everything (a 0-d tensor) or along a dim
 // ({ values, indices }).
 import type { Tensor } from '../tensor/tensor.js';
-import { type ValuesIndices, maxAll, maxDim, minAll, minDim } from './reduction.js';
+import { maxAll, maxDim, minAll, minDim, type ValuesIndices } from './reduction.js';
 
 export function max(x: Tensor): Tensor;
 export function max(x: Tensor, dim: number, keepdim?: boolean): ValuesIndices;

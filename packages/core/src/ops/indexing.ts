@@ -2,8 +2,8 @@
 // top-k and max(dim) are gathered at their indices, so gather's backward rule serves them all.
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
-import { DEFAULT_INT, isIntegral } from '../dtype/dtype.js';
 import { castTo, commonDevice, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
+import { DEFAULT_INT, isIntegral } from '../dtype/dtype.js';
 import { formatShape, normalizeDim } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from './creation.js';
@@ -12,7 +12,10 @@ import type { ValuesIndices } from './reduction.js';
 import { clone, slice } from './shape.js';
 
 function checkIndex(op: string, index: Tensor): Tensor {
-  if (!isIntegral(index.dtype)) throw new TypeError(`${op}: expected index to have an integer dtype (int32 or int64), got ${index.dtype}`);
+  if (!isIntegral(index.dtype))
+    throw new TypeError(
+      `${op}: expected index to have an integer dtype (int32 or int64), got ${index.dtype}`,
+    );
   return castTo(index, DEFAULT_INT);
 }
 
@@ -24,11 +27,15 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   commonDevice('gather', [x, index]);
   const d = normalizeDim('gather', dim, x.ndim);
   if (index.ndim !== x.ndim && !(x.ndim === 0 && index.ndim <= 1)) {
-    throw new Error(`gather: index tensor must have the same number of dimensions as input tensor (input ${formatShape(x.shape)}, index ${formatShape(index.shape)})`);
+    throw new Error(
+      `gather: index tensor must have the same number of dimensions as input tensor (input ${formatShape(x.shape)}, index ${formatShape(index.shape)})`,
+    );
   }
   index.shape.forEach((s, i) => {
     if (i !== d && s > x.shape[i]) {
-      throw new Error(`gather: size does not match at dimension ${i}: expected index ${formatShape(index.shape)} to be no larger than self ${formatShape(x.shape)} apart from dimension ${d}`);
+      throw new Error(
+        `gather: size does not match at dimension ${i}: expected index ${formatShape(index.shape)} to be no larger than self ${formatShape(x.shape)} apart from dimension ${d}`,
+      );
     }
   });
   const idx = checkIndex('gather', index);
@@ -36,9 +43,15 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const out = emptyTensor(index.shape, x.dtype, x.device);
   backend.gather(x.kernel, d, idx.kernel, out.kernel);
   const inShape = x.shape;
-  const result = record('GatherBackward', out, [x], (g, [i]) => [scatterAdd(zeros(inShape, { dtype: g.dtype, device: g.device }), d, i, g)], {
-    save: [idx],
-  });
+  const result = record(
+    'GatherBackward',
+    out,
+    [x],
+    (g, [i]) => [scatterAdd(zeros(inShape, { dtype: g.dtype, device: g.device }), d, i, g)],
+    {
+      save: [idx],
+    },
+  );
   disposeIfTemp(idx, index);
   return result;
 }
@@ -48,11 +61,15 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   commonDevice('scatterAdd', [x, index, src]);
   const d = normalizeDim('scatterAdd', dim, x.ndim);
   if (index.ndim !== x.ndim || src.ndim !== x.ndim) {
-    throw new Error(`scatterAdd: index ${formatShape(index.shape)} and src ${formatShape(src.shape)} must have as many dims as self ${formatShape(x.shape)}`);
+    throw new Error(
+      `scatterAdd: index ${formatShape(index.shape)} and src ${formatShape(src.shape)} must have as many dims as self ${formatShape(x.shape)}`,
+    );
   }
   index.shape.forEach((s, i) => {
     if (s > src.shape[i] || (i !== d && s > x.shape[i])) {
-      throw new Error(`scatterAdd: index ${formatShape(index.shape)} is larger than src ${formatShape(src.shape)} or self ${formatShape(x.shape)} at dimension ${i}`);
+      throw new Error(
+        `scatterAdd: index ${formatShape(index.shape)} is larger than src ${formatShape(src.shape)} or self ${formatShape(x.shape)} at dimension ${i}`,
+      );
     }
   });
   const idx = checkIndex('scatterAdd', index);
@@ -61,14 +78,17 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   const srcC = castTo(src, x.dtype);
   backend.scatterAdd(out.kernel, d, idx.kernel, srcC.kernel);
   disposeIfTemp(srcC, src);
-  const result = record('ScatterAddBackward', out, [x, src], (g, [i]) => [g, gather(g, d, i)], { save: [idx] });
+  const result = record('ScatterAddBackward', out, [x, src], (g, [i]) => [g, gather(g, d, i)], {
+    save: [idx],
+  });
   disposeIfTemp(idx, index);
   return result;
 }
 
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   commonDevice('indexSelect', [x, index]);
-  if (index.ndim > 1) throw new Error(`indexSelect: index must be a vector (got shape ${formatShape(index.shape)})`);
+  if (index.ndim > 1)
+    throw new Error(`indexSelect: index must be a vector (got shape ${formatShape(index.shape)})`);
   const d = normalizeDim('indexSelect', dim, x.ndim);
   const idx = checkIndex('indexSelect', index);
   const backend = requireCompute('indexSelect', x.device, x.dtype);
@@ -92,11 +112,14 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, alpha = 1): Tensor {
   commonDevice('indexAdd', [x, index, source]);
   const d = normalizeDim('indexAdd', dim, x.ndim);
-  if (index.ndim > 1) throw new Error(`indexAdd: index must be a vector (got shape ${formatShape(index.shape)})`);
+  if (index.ndim > 1)
+    throw new Error(`indexAdd: index must be a vector (got shape ${formatShape(index.shape)})`);
   const expected = [...x.shape];
   if (x.ndim > 0) expected[d] = index.numel();
   if (source.ndim !== x.ndim || source.shape.some((s, i) => s !== expected[i])) {
-    throw new Error(`indexAdd: source ${formatShape(source.shape)} must have shape ${formatShape(expected)} (self ${formatShape(x.shape)}, ${index.numel()} indices along dim ${d})`);
+    throw new Error(
+      `indexAdd: source ${formatShape(source.shape)} must have shape ${formatShape(expected)} (self ${formatShape(x.shape)}, ${index.numel()} indices along dim ${d})`,
+    );
   }
   const idx = checkIndex('indexAdd', index);
   const backend = requireCompute('indexAdd', x.device, x.dtype);
@@ -130,7 +153,8 @@ export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
 export function topk(x: Tensor, k: number, dim = -1, largest = true): ValuesIndices {
   const d = normalizeDim('topk', dim, x.ndim);
   const size = x.ndim === 0 ? 1 : x.shape[d];
-  if (!Number.isInteger(k) || k < 0 || k > size) throw new RangeError(`topk: k (${k}) is out of range for dimension ${d} of size ${size}`);
+  if (!Number.isInteger(k) || k < 0 || k > size)
+    throw new RangeError(`topk: k (${k}) is out of range for dimension ${d} of size ${size}`);
   const sorted = sort(x, d, largest);
   const indices = slice(sorted.indices, d, 0, k);
   sorted.values.dispose();
@@ -140,4 +164,3 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true): ValuesIndi
   sorted.indices.dispose();
   return { values, indices: ownedIndices };
 }
-

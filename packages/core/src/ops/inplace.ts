@@ -16,7 +16,9 @@ function checkInplace(op: string, self: Tensor): void {
 /** Writes `value` (already computed, same shape) into `self` and, under autograd, takes its history. */
 function commit<T extends Tensor>(op: string, self: T, value: Tensor): T {
   if (!shapesEqual(value.shape, self.shape)) {
-    throw new Error(`${op}: output with shape ${formatShape(self.shape)} doesn't match the broadcast shape ${formatShape(value.shape)}`);
+    throw new Error(
+      `${op}: output with shape ${formatShape(self.shape)} doesn't match the broadcast shape ${formatShape(value.shape)}`,
+    );
   }
   const v = castTo(value, self.dtype);
   backendOf(self).copy(v.kernel, self.kernel);
@@ -60,7 +62,10 @@ export function fill_<T extends Tensor>(self: T, value: number | Tensor): T {
     if (self.gradFn && isGradEnabled()) self.setGradFn(null);
     return self;
   }
-  if (value.ndim !== 0) throw new Error(`fill_: only supports 0-dimension value tensor but got tensor with ${value.ndim} dimensions`);
+  if (value.ndim !== 0)
+    throw new Error(
+      `fill_: only supports 0-dimension value tensor but got tensor with ${value.ndim} dimensions`,
+    );
   return copy_(self, value);
 }
 
@@ -82,4 +87,3 @@ export function copy_<T extends Tensor>(self: T, src: Tensor): T {
   }
   return self;
 }
-

@@ -1,8 +1,8 @@
 // Matrix products. Everything reduces to one batched kernel, [B, M, K] x [B, K, N], fed strided
 // views: transposes and broadcast batches are strides, never copies where a view will do.
 import { record } from '../autograd/record.js';
-import { promoteTypes } from '../dtype/dtype.js';
 import { castTo, commonDevice, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
+import { promoteTypes } from '../dtype/dtype.js';
 import { broadcastShapes, formatShape, numel } from '../shape/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
@@ -31,7 +31,9 @@ function bmmCore(a: Tensor, b: Tensor): Tensor {
 }
 
 function mismatch(op: string, a: Tensor, b: Tensor, k1: number, k2: number): Error {
-  return new Error(`${op}: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (${k1} != ${k2})`);
+  return new Error(
+    `${op}: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} cannot be multiplied (${k1} != ${k2})`,
+  );
 }
 
 /** torch.matmul: dot, matrix-vector, vector-matrix, matrix-matrix and broadcast batched products. */
@@ -56,29 +58,36 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 }
 
 export function mm(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim !== 2 || b.ndim !== 2) throw new Error(`mm: expected 2-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.ndim !== 2 || b.ndim !== 2)
+    throw new Error(`mm: expected 2-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   if (a.shape[1] !== b.shape[0]) throw mismatch('mm', a, b, a.shape[1], b.shape[0]);
   return matmul(a, b);
 }
 
 export function bmm(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim !== 3 || b.ndim !== 3) throw new Error(`bmm: expected 3-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  if (a.shape[0] !== b.shape[0]) throw new Error(`bmm: batch sizes differ: ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.ndim !== 3 || b.ndim !== 3)
+    throw new Error(`bmm: expected 3-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.shape[0] !== b.shape[0])
+    throw new Error(`bmm: batch sizes differ: ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   if (a.shape[2] !== b.shape[1]) throw mismatch('bmm', a, b, a.shape[2], b.shape[1]);
   return bmmCore(a, b);
 }
 
 export function dot(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim !== 1 || b.ndim !== 1) throw new Error(`dot: 1D tensors expected, but got ${a.ndim}D and ${b.ndim}D tensors`);
+  if (a.ndim !== 1 || b.ndim !== 1)
+    throw new Error(`dot: 1D tensors expected, but got ${a.ndim}D and ${b.ndim}D tensors`);
   if (a.shape[0] !== b.shape[0]) {
-    throw new Error(`dot: inconsistent tensor size, expected tensor [${a.shape[0]}] and src [${b.shape[0]}] to have the same number of elements`);
+    throw new Error(
+      `dot: inconsistent tensor size, expected tensor [${a.shape[0]}] and src [${b.shape[0]}] to have the same number of elements`,
+    );
   }
   const r = bmmCore(reshape(a, [1, 1, -1]), reshape(b, [1, -1, 1]));
   return reshape(r, []);
 }
 
 export function outer(a: Tensor, b: Tensor): Tensor {
-  if (a.ndim !== 1 || b.ndim !== 1) throw new Error(`outer: expected 1-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.ndim !== 1 || b.ndim !== 1)
+    throw new Error(`outer: expected 1-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   return mul(unsqueeze(a, 1), unsqueeze(b, 0));
 }
 
@@ -89,7 +98,7 @@ export function diagonal(x: Tensor, offset = 0): Tensor {
   const len = Math.max(0, offset >= 0 ? Math.min(r, c - offset) : Math.min(r + offset, c));
   // Select row i, column i + offset: a view with stride (rowStride + colStride).
   const rows = offset >= 0 ? 0 : -offset;
-  const cols = offset >= 0 ? offset : 0;
+  const cols = Math.max(offset, 0);
   const rs = x.strides[x.ndim - 2];
   const cs = x.strides[x.ndim - 1];
   const view = new Tensor(
@@ -118,7 +127,11 @@ function diagEmbed(g: Tensor, shape: readonly number[], offset: number): Tensor 
 function padLast(g: Tensor, before: number, after: number): Tensor {
   const lead = g.shape.slice(0, -1);
   const opts = { dtype: g.dtype, device: g.device };
-  const parts = [...(before > 0 ? [zeros([...lead, before], opts)] : []), g, ...(after > 0 ? [zeros([...lead, after], opts)] : [])];
+  const parts = [
+    ...(before > 0 ? [zeros([...lead, before], opts)] : []),
+    g,
+    ...(after > 0 ? [zeros([...lead, after], opts)] : []),
+  ];
   return cat(parts, -1);
 }
 
@@ -138,7 +151,8 @@ export function trace(x: Tensor): Tensor {
 }
 
 function triangle(name: string, x: Tensor, diagonalOffset: number, lower: boolean): Tensor {
-  if (x.ndim < 2) throw new Error(`${name}: input tensor must have at least 2 dimensions (got ${formatShape(x.shape)})`);
+  if (x.ndim < 2)
+    throw new Error(`${name}: input tensor must have at least 2 dimensions (got ${formatShape(x.shape)})`);
   const [r, c] = x.shape.slice(-2);
   const rows = unsqueeze(arange(r, undefined, 1, { device: x.device }), 1);
   const cols = unsqueeze(arange(c, undefined, 1, { device: x.device }), 0);
@@ -164,16 +178,25 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
   const [lhs, rhsGiven] = eq.split('->');
   const inputs = lhs.split(',');
   if (inputs.length !== operands.length) {
-    throw new Error(`einsum: equation '${equation}' names ${inputs.length} operands but ${operands.length} were given`);
+    throw new Error(
+      `einsum: equation '${equation}' names ${inputs.length} operands but ${operands.length} were given`,
+    );
   }
   inputs.forEach((s, i) => {
     if (s.length !== operands[i].ndim || !/^[a-zA-Z]*$/.test(s)) {
-      throw new Error(`einsum: subscripts '${s}' do not match operand ${i} of shape ${formatShape(operands[i].shape)} (ellipsis is not supported)`);
+      throw new Error(
+        `einsum: subscripts '${s}' do not match operand ${i} of shape ${formatShape(operands[i].shape)} (ellipsis is not supported)`,
+      );
     }
   });
   const counts = new Map<string, number>();
   for (const s of inputs) for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  const rhs = rhsGiven ?? [...counts.keys()].filter((ch) => counts.get(ch) === 1).sort().join('');
+  const rhs =
+    rhsGiven ??
+    [...counts.keys()]
+      .filter((ch) => counts.get(ch) === 1)
+      .sort()
+      .join('');
   const sizes = new Map<string, number>();
   inputs.forEach((s, i) => {
     [...s].forEach((ch, j) => {
@@ -190,15 +213,23 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
   let [accSubs, acc] = prepared[0];
   for (let i = 1; i < prepared.length; i++) {
     const [subs, t] = prepared[i];
-    const later = prepared.slice(i + 1).map(([s]) => s).join('') + rhs;
+    const later =
+      prepared
+        .slice(i + 1)
+        .map(([s]) => s)
+        .join('') + rhs;
     [accSubs, acc] = contractPair(accSubs, acc, subs, t, later, sizes);
   }
   // Sum subscripts that are not in the output, then order as the output asks.
   const sumDims = [...accSubs].map((ch, i) => (rhs.includes(ch) ? -1 : i)).filter((i) => i >= 0);
   let out = sumDims.length ? sum(acc, sumDims) : acc;
   const remaining = [...accSubs].filter((ch) => rhs.includes(ch));
-  if (remaining.length !== rhs.length) throw new Error(`einsum: output subscript(s) in '${rhs}' not found in inputs`);
-  out = permute(out, [...rhs].map((ch) => remaining.indexOf(ch)));
+  if (remaining.length !== rhs.length)
+    throw new Error(`einsum: output subscript(s) in '${rhs}' not found in inputs`);
+  out = permute(
+    out,
+    [...rhs].map((ch) => remaining.indexOf(ch)),
+  );
   return out;
 }
 
@@ -234,13 +265,32 @@ function contractPair(
   const freeB = [...inB].filter((c) => !inA.has(c));
   const size = (cs: string[]) => cs.reduce((p, c) => p * sizes.get(c)!, 1);
   const arrange = (s: string, t: Tensor, order: string[]) => {
-    const p = permute(t, order.map((c) => s.indexOf(c)));
-    return expand(p, order.map((c) => sizes.get(c)!));
+    const p = permute(
+      t,
+      order.map((c) => s.indexOf(c)),
+    );
+    return expand(
+      p,
+      order.map((c) => sizes.get(c)!),
+    );
   };
-  const a3 = reshape(arrange(sa, a, [...batch, ...freeA, ...contract]), [size(batch), size(freeA), size(contract)]);
-  const b3 = reshape(arrange(sb, b, [...batch, ...contract, ...freeB]), [size(batch), size(contract), size(freeB)]);
+  const a3 = reshape(arrange(sa, a, [...batch, ...freeA, ...contract]), [
+    size(batch),
+    size(freeA),
+    size(contract),
+  ]);
+  const b3 = reshape(arrange(sb, b, [...batch, ...contract, ...freeB]), [
+    size(batch),
+    size(contract),
+    size(freeB),
+  ]);
   const out = bmmCore(a3, b3);
   const subs = [...batch, ...freeA, ...freeB];
-  return [subs.join(''), reshape(out, subs.map((c) => sizes.get(c)!))];
+  return [
+    subs.join(''),
+    reshape(
+      out,
+      subs.map((c) => sizes.get(c)!),
+    ),
+  ];
 }
-

@@ -2,16 +2,16 @@
 // so a backend can generate element i independently (one GPU thread each) and every backend agrees.
 import { noGrad } from '../autograd/grad-mode.js';
 import { backendFor } from '../backend/registry.js';
-import { type DType, DEFAULT_FLOAT, DEFAULT_INT, isFloating } from '../dtype/dtype.js';
 import { castTo, emptyTensor, requireCompute, resolveDevice } from '../dispatch/dispatch.js';
-import { formatShape, numel } from '../shape/shape.js';
+import { DEFAULT_FLOAT, DEFAULT_INT, type DType, isFloating } from '../dtype/dtype.js';
 import { nextDraw } from '../random/generator.js';
+import { formatShape, numel } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ShapeArg, TensorOptions } from './creation.js';
 import { add, floor, log, lt, mul, neg } from './elementwise.js';
+import { topk } from './indexing.js';
 import { copy_ } from './inplace.js';
 import { cumsum, sum } from './reduction.js';
-import { topk } from './indexing.js';
 import { unsqueeze } from './shape.js';
 
 /** A fresh contiguous tensor of draws from `dist` in float32 (or float64), on `device`. */
@@ -38,20 +38,34 @@ function withGrad(t: Tensor, opts?: TensorOptions): Tensor {
 
 /** Uniform on [0, 1). */
 export function rand(shape: ShapeArg, opts?: TensorOptions): Tensor {
-  return withGrad(draw('uniform', shapeOf(shape), opts?.dtype ?? DEFAULT_FLOAT, resolveDevice(opts?.device)), opts);
+  return withGrad(
+    draw('uniform', shapeOf(shape), opts?.dtype ?? DEFAULT_FLOAT, resolveDevice(opts?.device)),
+    opts,
+  );
 }
 
 /** Standard normal. */
 export function randn(shape: ShapeArg, opts?: TensorOptions): Tensor {
-  return withGrad(draw('normal', shapeOf(shape), opts?.dtype ?? DEFAULT_FLOAT, resolveDevice(opts?.device)), opts);
+  return withGrad(
+    draw('normal', shapeOf(shape), opts?.dtype ?? DEFAULT_FLOAT, resolveDevice(opts?.device)),
+    opts,
+  );
 }
 
 export function randLike(t: Tensor, opts?: TensorOptions): Tensor {
-  return rand(t.shape, { dtype: opts?.dtype ?? t.dtype, device: opts?.device ?? t.device, requiresGrad: opts?.requiresGrad });
+  return rand(t.shape, {
+    dtype: opts?.dtype ?? t.dtype,
+    device: opts?.device ?? t.device,
+    requiresGrad: opts?.requiresGrad,
+  });
 }
 
 export function randnLike(t: Tensor, opts?: TensorOptions): Tensor {
-  return randn(t.shape, { dtype: opts?.dtype ?? t.dtype, device: opts?.device ?? t.device, requiresGrad: opts?.requiresGrad });
+  return randn(t.shape, {
+    dtype: opts?.dtype ?? t.dtype,
+    device: opts?.device ?? t.device,
+    requiresGrad: opts?.requiresGrad,
+  });
 }
 
 /** Integers uniform in [low, high), int32 by default. */
@@ -81,18 +95,27 @@ function requireFloatingSelf(op: string, t: Tensor): void {
 
 export function uniform_<T extends Tensor>(self: T, low = 0, high = 1): T {
   requireFloatingSelf('uniform_', self);
-  return fillFrom(self, noGrad(() => add(mul(draw('uniform', self.shape, self.dtype, self.device), high - low), low)));
+  return fillFrom(
+    self,
+    noGrad(() => add(mul(draw('uniform', self.shape, self.dtype, self.device), high - low), low)),
+  );
 }
 
 export function normal_<T extends Tensor>(self: T, mean = 0, std = 1): T {
   requireFloatingSelf('normal_', self);
-  return fillFrom(self, noGrad(() => add(mul(draw('normal', self.shape, self.dtype, self.device), std), mean)));
+  return fillFrom(
+    self,
+    noGrad(() => add(mul(draw('normal', self.shape, self.dtype, self.device), std), mean)),
+  );
 }
 
 /** Fills with 1 with probability p, else 0. */
 export function bernoulli_<T extends Tensor>(self: T, p = 0.5): T {
   if (p < 0 || p > 1) throw new RangeError(`bernoulli_: expected 0 <= p <= 1, got ${p}`);
-  return fillFrom(self, noGrad(() => lt(draw('uniform', self.shape, 'float32', self.device), p)));
+  return fillFrom(
+    self,
+    noGrad(() => lt(draw('uniform', self.shape, 'float32', self.device), p)),
+  );
 }
 
 /**
@@ -100,10 +123,13 @@ export function bernoulli_<T extends Tensor>(self: T, p = 0.5): T {
  * sampling; without: the Gumbel-top-k trick, which draws exactly as sequential sampling would.
  */
 export function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
-  if (probs.ndim !== 1 && probs.ndim !== 2) throw new Error(`multinomial: prob_dist must be 1 or 2 dim (got ${formatShape(probs.shape)})`);
+  if (probs.ndim !== 1 && probs.ndim !== 2)
+    throw new Error(`multinomial: prob_dist must be 1 or 2 dim (got ${formatShape(probs.shape)})`);
   const categories = probs.shape[probs.ndim - 1];
   if (!replacement && numSamples > categories) {
-    throw new Error(`multinomial: cannot sample numSamples=${numSamples} > prob_dist.size(-1)=${categories} samples without replacement`);
+    throw new Error(
+      `multinomial: cannot sample numSamples=${numSamples} > prob_dist.size(-1)=${categories} samples without replacement`,
+    );
   }
   return noGrad(() => {
     const p = probs.ndim === 1 ? unsqueeze(probs, 0) : probs;
@@ -126,4 +152,3 @@ export function multinomial(probs: Tensor, numSamples: number, replacement = fal
     return probs.ndim === 1 ? out.reshape([numSamples]) : out;
   });
 }
-

@@ -4,8 +4,8 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
 import type { ReduceOp } from '../backend/kernels.js';
-import { type DType, DEFAULT_INT, isFloating } from '../dtype/dtype.js';
 import { backendOf, castTo, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
+import { DEFAULT_INT, type DType, isFloating } from '../dtype/dtype.js';
 import { formatShape, normalizeDim, normalizeDims, numel } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { abs, add, div, eq, exp, log, mul, pow, sqrt, sub, where } from './elementwise.js';
@@ -28,12 +28,15 @@ function keepdimShape(shape: readonly number[], dims: readonly number[]): number
   return shape.map((s, i) => (dims.includes(i) ? 1 : s));
 }
 
-function reducedShape(shape: readonly number[], dims: readonly number[], keepdim: boolean): number[] {
-  return keepdim ? keepdimShape(shape, dims) : shape.filter((_, i) => !dims.includes(i));
-}
-
 /** Runs a reduce kernel: `x` cast to `dtype`, output in keepdim layout, then squeezed if asked. */
-function reduceForward(name: string, op: ReduceOp, x: Tensor, dims: readonly number[], keepdim: boolean, dtype: DType): Tensor {
+function reduceForward(
+  name: string,
+  op: ReduceOp,
+  x: Tensor,
+  dims: readonly number[],
+  keepdim: boolean,
+  dtype: DType,
+): Tensor {
   const backend = requireCompute(name, x.device, dtype);
   const xc = castTo(x, dtype);
   const kshape = keepdimShape(x.shape, dims);
@@ -54,7 +57,12 @@ function emptyViewSqueeze(t: Tensor, dims: readonly number[]): Tensor {
 }
 
 /** Gradient of a reduction, broadcast back to the input shape. */
-function expandGrad(g: Tensor, inShape: readonly number[], dims: readonly number[], keepdim: boolean): Tensor {
+function expandGrad(
+  g: Tensor,
+  inShape: readonly number[],
+  dims: readonly number[],
+  keepdim: boolean,
+): Tensor {
   const k = keepdim ? g : reshape(g, keepdimShape(inShape, dims));
   return expand(k, inShape);
 }
@@ -123,7 +131,8 @@ export function std(x: Tensor, dim?: number | readonly number[], options: Varian
 
 /** prod: the gradient is the product of the other elements, computed without dividing by zero. */
 export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
-  const dims = dim === undefined ? normalizeDims('prod', undefined, x.ndim) : [normalizeDim('prod', dim, x.ndim)];
+  const dims =
+    dim === undefined ? normalizeDims('prod', undefined, x.ndim) : [normalizeDim('prod', dim, x.ndim)];
   const out = reduceForward('prod', 'prod', x, dims, keepdim, sumDtype(x.dtype));
   const inShape = x.shape;
   return record(
@@ -136,7 +145,11 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
       const isZero = eq(xs, 0);
       const zeros = sum(isZero, dims, true);
       const prodNonzero = prod(where(isZero, 1, xs), dims.length === 1 ? dims[0] : undefined, true);
-      const atZero = where(eq(zeros, 1), expand(reshape(prodNonzero, keepdimShape(inShape, dims)), inShape), 0);
+      const atZero = where(
+        eq(zeros, 1),
+        expand(reshape(prodNonzero, keepdimShape(inShape, dims)), inShape),
+        0,
+      );
       return [mul(gk, where(isZero, atZero, div(rk, xs)))];
     },
     { save: [x], saveOutput: true },
@@ -183,8 +196,16 @@ function sqrtNoGrad(x: Tensor): Tensor {
 }
 
 /** amax/amin: the gradient is shared evenly among tied extremes (PyTorch's rule). */
-function extremeReduce(name: 'amax' | 'amin', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
-  if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0 (input ${formatShape(x.shape)})`);
+function extremeReduce(
+  name: 'amax' | 'amin',
+  x: Tensor,
+  dim: number | readonly number[] | undefined,
+  keepdim: boolean,
+): Tensor {
+  if (x.numel() === 0)
+    throw new Error(
+      `${name}(): Expected reduction dim to be specified for input.numel() == 0 (input ${formatShape(x.shape)})`,
+    );
   const dims = normalizeDims(name, dim, x.ndim);
   const out = reduceForward(name, name === 'amax' ? 'max' : 'min', x, dims, keepdim, x.dtype);
   if (!isFloating(x.dtype)) return out;
@@ -227,12 +248,16 @@ function argReduce(name: 'argmax' | 'argmin', x: Tensor, dim: number | undefined
     const out = argReduce(name, flat, 0, false);
     flat.dispose();
     if (!keepdim) return out;
-    const r = reshape(out, x.shape.map(() => 1));
+    const r = reshape(
+      out,
+      x.shape.map(() => 1),
+    );
     out.dispose();
     return r;
   }
   const d = normalizeDim(name, dim, x.ndim);
-  if (x.ndim > 0 && x.shape[d] === 0) throw new Error(`${name}(): Expected reduction dim ${d} to have non-zero size.`);
+  if (x.ndim > 0 && x.shape[d] === 0)
+    throw new Error(`${name}(): Expected reduction dim ${d} to have non-zero size.`);
   const backend = requireCompute(name, x.device, x.dtype);
   const out = emptyTensor(keepdimShape(x.shape, [d]), DEFAULT_INT, x.device);
   backend.argReduce(name, x.kernel, Math.min(d, Math.max(x.ndim - 1, 0)), out.kernel);
@@ -286,7 +311,9 @@ export function logsumexp(x: Tensor, dim: number | readonly number[], keepdim = 
     'LogsumexpBackward',
     out,
     [x],
-    (g, [xs], result) => [mul(expandGrad(g, inShape, dims, keepdim), exp(sub(xs, expandGrad(result!, inShape, dims, keepdim))))],
+    (g, [xs], result) => [
+      mul(expandGrad(g, inShape, dims, keepdim), exp(sub(xs, expandGrad(result!, inShape, dims, keepdim)))),
+    ],
     { save: [x], saveOutput: true },
   );
 }
@@ -320,12 +347,13 @@ export function cumsum(x: Tensor, dim: number): Tensor {
 }
 
 export function any(x: Tensor, dim?: number, keepdim = false): Tensor {
-  const dims = dim === undefined ? normalizeDims('any', undefined, x.ndim) : [normalizeDim('any', dim, x.ndim)];
+  const dims =
+    dim === undefined ? normalizeDims('any', undefined, x.ndim) : [normalizeDim('any', dim, x.ndim)];
   return reduceForward('any', 'any', x, dims, keepdim, x.dtype);
 }
 
 export function all(x: Tensor, dim?: number, keepdim = false): Tensor {
-  const dims = dim === undefined ? normalizeDims('all', undefined, x.ndim) : [normalizeDim('all', dim, x.ndim)];
+  const dims =
+    dim === undefined ? normalizeDims('all', undefined, x.ndim) : [normalizeDim('all', dim, x.ndim)];
   return reduceForward('all', 'all', x, dims, keepdim, x.dtype);
 }
-

@@ -1,8 +1,8 @@
 // Movement ops. reshape/view/permute/expand/slice/select/squeeze/unsqueeze are metadata-only views
 // sharing storage, as in PyTorch; their gradients are views or scatters of the incoming gradient.
 import { record } from '../autograd/record.js';
-import { promoteTypes } from '../dtype/dtype.js';
 import { backendOf, commonDevice, emptyTensor } from '../dispatch/dispatch.js';
+import { promoteTypes } from '../dtype/dtype.js';
 import {
   formatShape,
   inferShape,
@@ -14,8 +14,7 @@ import {
   viewStrides,
 } from '../shape/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { zeros } from './creation.js';
-import { arange } from './creation.js';
+import { arange, zeros } from './creation.js';
 import { indexSelect } from './indexing.js';
 import { sumTo } from './reduction.js';
 
@@ -96,7 +95,9 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
 export function permute(t: Tensor, ...dimArgs: ShapeArgs): Tensor {
   const dims = shapeArg(dimArgs);
   if (dims.length !== t.ndim) {
-    throw new Error(`permute: number of dims don't match in permute (input ${formatShape(t.shape)} has ${t.ndim} dims, got ${dims.length})`);
+    throw new Error(
+      `permute: number of dims don't match in permute (input ${formatShape(t.shape)} has ${t.ndim} dims, got ${dims.length})`,
+    );
   }
   const norm = dims.map((d) => normalizeDim('permute', d, t.ndim));
   if (new Set(norm).size !== norm.length) throw new Error(`permute: repeated dim in ${formatShape(dims)}`);
@@ -126,14 +127,19 @@ export function transpose(t: Tensor, dim0: number, dim1: number): Tensor {
 export function expand(t: Tensor, ...shapeArgs: ShapeArgs): Tensor {
   const req = shapeArg(shapeArgs);
   if (req.length < t.ndim) {
-    throw new Error(`expand: the number of sizes provided (${req.length}) must be greater or equal to the number of dimensions in the tensor (${t.ndim})`);
+    throw new Error(
+      `expand: the number of sizes provided (${req.length}) must be greater or equal to the number of dimensions in the tensor (${t.ndim})`,
+    );
   }
   const lead = req.length - t.ndim;
   const shape: number[] = [];
   const strides: number[] = [];
   req.forEach((r, i) => {
     if (i < lead) {
-      if (r < 0) throw new Error(`expand: the expanded size of the tensor (${r}) isn't allowed in a leading, non-existing dimension ${i}`);
+      if (r < 0)
+        throw new Error(
+          `expand: the expanded size of the tensor (${r}) isn't allowed in a leading, non-existing dimension ${i}`,
+        );
       shape.push(r);
       strides.push(0);
       return;
@@ -167,7 +173,8 @@ export function contiguous(t: Tensor): Tensor {
 export function slice(t: Tensor, dim: number, start: number, end?: number, step = 1): Tensor {
   if (t.ndim === 0) throw new Error('slice: cannot be applied to a 0-dim tensor');
   const d = normalizeDim('slice', dim, t.ndim);
-  if (!Number.isInteger(step) || step <= 0) throw new Error(`slice: step must be a positive integer (got ${step})`);
+  if (!Number.isInteger(step) || step <= 0)
+    throw new Error(`slice: step must be a positive integer (got ${step})`);
   const size = t.shape[d];
   // Python slice semantics: negative indices count from the end; out-of-range bounds clamp.
   const clampIndex = (i: number) => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
@@ -188,7 +195,9 @@ export function narrow(t: Tensor, dim: number, start: number, length: number): T
   const d = normalizeDim('narrow', dim, t.ndim);
   const s = start < 0 ? start + t.shape[d] : start;
   if (s < 0 || length < 0 || s + length > t.shape[d]) {
-    throw new RangeError(`narrow: start (${start}) + length (${length}) exceeds dimension size (${t.shape[d]}) of dim ${d}`);
+    throw new RangeError(
+      `narrow: start (${start}) + length (${length}) exceeds dimension size (${t.shape[d]}) of dim ${d}`,
+    );
   }
   return slice(t, d, s, s + length);
 }
@@ -197,7 +206,9 @@ export function select(t: Tensor, dim: number, index: number): Tensor {
   const d = normalizeDim('select', dim, t.ndim);
   const size = t.shape[d];
   if (index < -size || index >= size) {
-    throw new RangeError(`select: index ${index} out of range for tensor of size ${formatShape(t.shape)} at dimension ${d}`);
+    throw new RangeError(
+      `select: index ${index} out of range for tensor of size ${formatShape(t.shape)} at dimension ${d}`,
+    );
   }
   const i = index < 0 ? index + size : index;
   const shape = t.shape.filter((_, j) => j !== d);
@@ -221,7 +232,9 @@ export function split(t: Tensor, sizeOrSizes: number | readonly number[], dim = 
     sizes = [...sizeOrSizes];
     const total = sizes.reduce((a, b) => a + b, 0);
     if (total !== size) {
-      throw new Error(`split: split_with_sizes expects split_sizes to sum exactly to ${size} (input tensor's size at dimension ${d}), but got split_sizes=${formatShape(sizes)}`);
+      throw new Error(
+        `split: split_with_sizes expects split_sizes to sum exactly to ${size} (input tensor's size at dimension ${d}), but got split_sizes=${formatShape(sizes)}`,
+      );
     }
   }
   const out: Tensor[] = [];
@@ -234,7 +247,8 @@ export function split(t: Tensor, sizeOrSizes: number | readonly number[], dim = 
 }
 
 export function chunk(t: Tensor, chunks: number, dim = 0): Tensor[] {
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new Error(`chunk: chunks must be a positive integer (got ${chunks})`);
+  if (!Number.isInteger(chunks) || chunks <= 0)
+    throw new Error(`chunk: chunks must be a positive integer (got ${chunks})`);
   const d = normalizeDim('chunk', dim, t.ndim);
   const each = Math.ceil(t.shape[d] / chunks);
   return split(t, Math.max(each, 1), d);
@@ -278,7 +292,9 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     start += t.shape[d];
   }
   const dtypes = parts.map((t) => t.dtype);
-  return record('CatBackward', out, parts, (g) => split(g, sizes, d).map((gi, i) => (gi.dtype === dtypes[i] ? gi : gi.to(dtypes[i]))));
+  return record('CatBackward', out, parts, (g) =>
+    split(g, sizes, d).map((gi, i) => (gi.dtype === dtypes[i] ? gi : gi.to(dtypes[i]))),
+  );
 }
 
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
@@ -286,7 +302,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const ref = tensors[0];
   tensors.forEach((t, i) => {
     if (t.ndim !== ref.ndim || t.shape.some((s, j) => s !== ref.shape[j])) {
-      throw new Error(`stack: expects each tensor to be equal size, but got ${formatShape(ref.shape)} at entry 0 and ${formatShape(t.shape)} at entry ${i}`);
+      throw new Error(
+        `stack: expects each tensor to be equal size, but got ${formatShape(ref.shape)} at entry 0 and ${formatShape(t.shape)} at entry ${i}`,
+      );
     }
   });
   const d = normalizeDim('stack', dim, ref.ndim + 1);
@@ -299,7 +317,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 export function repeat(t: Tensor, ...sizeArgs: ShapeArgs): Tensor {
   const reps = shapeArg(sizeArgs);
   if (reps.length < t.ndim) {
-    throw new Error('repeat: number of dimensions of repeat dims can not be smaller than number of dimensions of tensor');
+    throw new Error(
+      'repeat: number of dimensions of repeat dims can not be smaller than number of dimensions of tensor',
+    );
   }
   const padded = [...new Array(reps.length - t.ndim).fill(1), ...t.shape];
   // [r0, s0, r1, s1, ...] by expanding a [1, s0, 1, s1, ...] view, then merging pairs.
@@ -307,7 +327,10 @@ export function repeat(t: Tensor, ...sizeArgs: ShapeArgs): Tensor {
   const expandedShape = padded.flatMap((s, i) => [reps[i], s]);
   const x = reshape(t, interleaved);
   const e = expand(x, expandedShape);
-  const out = reshape(e, padded.map((s, i) => s * reps[i]));
+  const out = reshape(
+    e,
+    padded.map((s, i) => s * reps[i]),
+  );
   return out;
 }
 

@@ -6,7 +6,8 @@ let key: [number, number] = [0x853c49e6, 0x748fea9b];
 let offset = 0;
 
 export function manualSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`manualSeed: seed must be a non-negative safe integer (got ${seed})`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new RangeError(`manualSeed: seed must be a non-negative safe integer (got ${seed})`);
   key = [seed % TWO_POW_32, Math.floor(seed / TWO_POW_32) % TWO_POW_32];
   offset = 0;
 }

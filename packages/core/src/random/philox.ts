@@ -26,7 +26,15 @@ function mulhi(a: number, b: number): number {
 }
 
 /** Philox4x32-10 of counter (c0, c1, c2, c3) under key (k0, k1), into `out`. */
-export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array): void {
+export function philox4x32(
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+  out: Uint32Array,
+): void {
   let x0 = c0 >>> 0;
   let x1 = c1 >>> 0;
   let x2 = c2 >>> 0;

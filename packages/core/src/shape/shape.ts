@@ -62,17 +62,24 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
   // A 0-d tensor accepts dim 0 and -1, as in PyTorch.
   const n = Math.max(ndim, 1);
   if (!Number.isInteger(dim) || dim < -n || dim >= n) {
-    throw new RangeError(`${op}: dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`);
+    throw new RangeError(
+      `${op}: dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${dim})`,
+    );
   }
   return dim < 0 ? dim + n : dim;
 }
 
 /** Normalises a dim list, rejecting repeats. `undefined` means all dims. */
-export function normalizeDims(op: string, dims: number | readonly number[] | undefined, ndim: number): number[] {
+export function normalizeDims(
+  op: string,
+  dims: number | readonly number[] | undefined,
+  ndim: number,
+): number[] {
   if (dims === undefined) return Array.from({ length: ndim }, (_, i) => i);
   const list = typeof dims === 'number' ? [dims] : dims;
   const out = list.map((d) => normalizeDim(op, d, ndim)).filter((d) => d < ndim || ndim > 0);
-  if (new Set(out).size !== out.length) throw new Error(`${op}: dim ${list.join(', ')} appears multiple times in the list of dims`);
+  if (new Set(out).size !== out.length)
+    throw new Error(`${op}: dim ${list.join(', ')} appears multiple times in the list of dims`);
   return out.sort((a, b) => a - b);
 }
 
@@ -111,7 +118,11 @@ export function shapeArg(args: readonly (number | readonly number[])[]): number[
  * Strides for viewing a strided tensor with a new shape without copying, or null when the memory
  * layout does not allow it (PyTorch's computeStride: then `view` fails and `reshape` copies).
  */
-export function viewStrides(oldShape: Shape, oldStrides: readonly number[], newShape: Shape): number[] | null {
+export function viewStrides(
+  oldShape: Shape,
+  oldStrides: readonly number[],
+  newShape: Shape,
+): number[] | null {
   if (numel(oldShape) <= 1) return contiguousStrides(newShape);
   const newStrides = new Array<number>(newShape.length);
   let viewD = newShape.length - 1;
@@ -120,7 +131,10 @@ export function viewStrides(oldShape: Shape, oldStrides: readonly number[], newS
   let viewNumel = 1;
   for (let tensorD = oldShape.length - 1; tensorD >= 0; tensorD--) {
     tensorNumel *= oldShape[tensorD];
-    if (tensorD === 0 || (oldShape[tensorD - 1] !== 1 && oldStrides[tensorD - 1] !== tensorNumel * chunkBaseStride)) {
+    if (
+      tensorD === 0 ||
+      (oldShape[tensorD - 1] !== 1 && oldStrides[tensorD - 1] !== tensorNumel * chunkBaseStride)
+    ) {
       while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
         newStrides[viewD] = viewNumel * chunkBaseStride;
         viewNumel *= newShape[viewD];

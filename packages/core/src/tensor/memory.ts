@@ -1,6 +1,6 @@
 // User-facing memory management: tidy scopes, keep, and dispose of nested containers.
 import { runScoped } from './scope.js';
-import { type Tensor, isTensor } from './tensor.js';
+import { isTensor, type Tensor } from './tensor.js';
 
 /**
  * Runs `fn` and disposes every tensor created inside it except those it returns (found in arrays,

@@ -50,7 +50,12 @@ export function trackInScope(t: Tensor): void {
 }
 
 /** Tensors found in a returned value: a tensor, or arrays / plain objects / Maps holding tensors. */
-function collectTensors(value: unknown, isTensor: (v: unknown) => v is Tensor, out: Set<Tensor>, depth = 0): void {
+function collectTensors(
+  value: unknown,
+  isTensor: (v: unknown) => v is Tensor,
+  out: Set<Tensor>,
+  depth = 0,
+): void {
   if (depth > 8 || value === null || typeof value !== 'object') return;
   if (isTensor(value)) {
     out.add(value);

@@ -1,21 +1,22 @@
 // The Tensor: a strided view (shape, strides, offset) over a reference-counted Storage, plus
 // autograd metadata. Methods are thin: every computation lives in an op module (ops/), so the
 // method and the `k.fn(...)` spelling are the same code.
-import { Node, type GradHook } from '../autograd/node.js';
-import { type Device } from '../backend/registry.js';
+
+import { backward as runBackward } from '../autograd/engine.js';
+import { type GradHook, Node } from '../autograd/node.js';
 import type { KernelTensor } from '../backend/kernels.js';
-import { type DType, type TypedArray, isFloating } from '../dtype/dtype.js';
+import type { Device } from '../backend/registry.js';
+import { type DType, isFloating, type TypedArray } from '../dtype/dtype.js';
 import { formatTensor } from '../format/print.js';
 import * as act from '../ops/activation.js';
+import * as conv from '../ops/convert.js';
 import * as ew from '../ops/elementwise.js';
 import * as idx from '../ops/indexing.js';
 import * as inplace from '../ops/inplace.js';
 import * as la from '../ops/linalg.js';
-import * as red from '../ops/reduction.js';
 import * as rnd from '../ops/random.js';
+import * as red from '../ops/reduction.js';
 import * as sh from '../ops/shape.js';
-import * as conv from '../ops/convert.js';
-import { backward as runBackward } from '../autograd/engine.js';
 import { numel as shapeNumel } from '../shape/shape.js';
 import { memoryCounters } from './counters.js';
 import { trackInScope } from './scope.js';
@@ -67,7 +68,13 @@ export class Tensor {
   private weakGradFn: Node | null = null;
 
   /** @internal Use the creation functions (`k.tensor`, `k.zeros`, ...) instead. */
-  constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, internal = false) {
+  constructor(
+    storage: Storage,
+    shape: readonly number[],
+    strides: readonly number[],
+    offset: number,
+    internal = false,
+  ) {
     this.shape = shape;
     this.strides = strides;
     this.offset = offset;
@@ -84,7 +91,8 @@ export class Tensor {
   // ---------------------------------------------------------------- metadata
 
   get storage(): Storage {
-    if (!this.lease.alive) throw new Error(`tensor of shape [${this.shape.join(', ')}] was used after dispose()`);
+    if (!this.lease.alive)
+      throw new Error(`tensor of shape [${this.shape.join(', ')}] was used after dispose()`);
     return this.lease.storage;
   }
 
@@ -116,7 +124,13 @@ export class Tensor {
   /** @internal What kernels see of this tensor. */
   get kernel(): KernelTensor {
     const s = this.storage;
-    return { buffer: s.buffer, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+    return {
+      buffer: s.buffer,
+      dtype: this.dtype,
+      shape: this.shape,
+      strides: this.strides,
+      offset: this.offset,
+    };
   }
 
   // ---------------------------------------------------------------- autograd metadata
@@ -142,13 +156,15 @@ export class Tensor {
       if (!flag) {
         throw new Error(
           'requiresGrad_: you can only change requiresGrad flags of leaf variables. If you want to use a ' +
-            'computed variable in a subgraph that doesn\'t require differentiation use detach().',
+            "computed variable in a subgraph that doesn't require differentiation use detach().",
         );
       }
       return this;
     }
     if (flag && !isFloating(this.dtype)) {
-      throw new Error(`requiresGrad_: only Tensors of floating point dtype can require gradients (got ${this.dtype})`);
+      throw new Error(
+        `requiresGrad_: only Tensors of floating point dtype can require gradients (got ${this.dtype})`,
+      );
     }
     this._requiresGrad = flag;
     return this;
@@ -200,7 +216,8 @@ export class Tensor {
   retainGrad(): this {
     const fn = this.gradFn;
     if (fn === null) {
-      if (!this._requiresGrad) throw new Error("retainGrad: can't retain grad on a Tensor that has requiresGrad=false");
+      if (!this._requiresGrad)
+        throw new Error("retainGrad: can't retain grad on a Tensor that has requiresGrad=false");
       return this;
     }
     fn.retainGradOf = this;
@@ -210,7 +227,8 @@ export class Tensor {
   /** Registers `fn(grad)`, called when this tensor's gradient is computed; a returned tensor replaces it. */
   registerHook(fn: GradHook): { remove(): void } {
     const node = this.gradEdge();
-    if (node === null) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
+    if (node === null)
+      throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
     node.hooks.push(fn);
     return {
       remove: () => {
@@ -309,7 +327,10 @@ export class Tensor {
   }
   /** Reverses all dims, like PyTorch's `.T`. */
   get T(): Tensor {
-    return sh.permute(this, this.shape.map((_, i) => this.ndim - 1 - i));
+    return sh.permute(
+      this,
+      this.shape.map((_, i) => this.ndim - 1 - i),
+    );
   }
   /** Matrix transpose of the last two dims (`.mT`). */
   get mT(): Tensor {

@@ -6,7 +6,8 @@ import { compareValues, valuesOf } from './compare.js';
 
 export function registerBehaviourTests(device: string): void {
   const opts = { device };
-  const f32 = (data: k.TensorData, requiresGrad = false) => k.tensor(data, { dtype: 'float32', device, requiresGrad });
+  const f32 = (data: k.TensorData, requiresGrad = false) =>
+    k.tensor(data, { dtype: 'float32', device, requiresGrad });
   const values = async (t: k.Tensor) => Array.from(await valuesOf(t));
 
   describe('autograd', () => {
@@ -136,7 +137,16 @@ export function registerBehaviourTests(device: string): void {
 
     it('view ops do not copy; view() refuses non-viewable strides where reshape() copies', () => {
       const x = k.arange(12, undefined, 1, { device }).reshape(3, 4);
-      for (const v of [x.view(4, 3), x.T, x.permute(1, 0), x.unsqueeze(0), x.slice(1, 1), x.select(0, 2), x.expand(2, 3, 4), x.narrow(0, 1, 2)]) {
+      for (const v of [
+        x.view(4, 3),
+        x.T,
+        x.permute(1, 0),
+        x.unsqueeze(0),
+        x.slice(1, 1),
+        x.select(0, 2),
+        x.expand(2, 3, 4),
+        x.narrow(0, 1, 2),
+      ]) {
         expect(v.storage).toBe(x.storage);
       }
       expect(() => x.T.view(12)).toThrow(/view size is not compatible/);
@@ -161,7 +171,9 @@ export function registerBehaviourTests(device: string): void {
       for (let i = 0; i < 1000; i++) step();
       const after = k.memory();
       expect(after.tensors).toBe(before.tensors);
-      expect(after.byDevice[k.canonicalDevice(device)]?.bytes).toBe(before.byDevice[k.canonicalDevice(device)]?.bytes);
+      expect(after.byDevice[k.canonicalDevice(device)]?.bytes).toBe(
+        before.byDevice[k.canonicalDevice(device)]?.bytes,
+      );
     });
 
     it('a forward pass whose graph is never walked frees its saved tensors when disposed', () => {
@@ -265,10 +277,19 @@ export function registerBehaviourTests(device: string): void {
 
   describe('reading values and errors', () => {
     it('data/toArray/item read async; Sync twins agree where the device can block', async () => {
-      const t = k.tensor([[1.5, 2], [3, 4]], { device });
-      expect(await t.toArray()).toEqual([[1.5, 2], [3, 4]]);
+      const t = k.tensor(
+        [
+          [1.5, 2],
+          [3, 4],
+        ],
+        { device },
+      );
+      expect(await t.toArray()).toEqual([
+        [1.5, 2],
+        [3, 4],
+      ]);
       expect(await t.sum().item()).toBe(10.5);
-      expect(Array.from(await t.data())).toEqual([1.5, 2, 3, 4]);
+      expect(Array.from(await t.data(), Number)).toEqual([1.5, 2, 3, 4]);
       let sync: number[] | undefined;
       try {
         sync = Array.from(t.dataSync() as Float32Array);
@@ -286,7 +307,9 @@ export function registerBehaviourTests(device: string): void {
       expect(() => a.add(b)).toThrow(/add: shapes \[2, 3\] and \[4, 5\] cannot be broadcast/);
       expect(() => a.sum(2)).toThrow(/sum: dimension out of range/);
       expect(() => k.cat([a, b], 0)).toThrow(/cat: sizes of tensors must match/);
-      expect(() => a.mean.call(k.zeros([2], { dtype: 'int32', device }))).toThrow(/mean\(\): could not infer output dtype/);
+      expect(() => a.mean.call(k.zeros([2], { dtype: 'int32', device }))).toThrow(
+        /mean\(\): could not infer output dtype/,
+      );
     });
 
     it('type promotion follows PyTorch (int32 as the default integer)', () => {

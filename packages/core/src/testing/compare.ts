@@ -1,5 +1,5 @@
 // Value comparison with failure messages that say where and by how much two tensors differ.
-import * as k from '@kiln/core';
+import type * as k from '@kiln/core';
 
 export interface Tolerance {
   rtol: number;
@@ -19,7 +19,11 @@ export async function valuesOf(t: k.Tensor): Promise<Float64Array> {
  * Returns null when every |actual - expected| <= atol + rtol * |expected| (NaN matching NaN, equal
  * infinities matching), else a message naming the first bad element and the worst error.
  */
-export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance): string | null {
+export function compareValues(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+): string | null {
   if (actual.length !== expected.length) return `length ${actual.length} != expected ${expected.length}`;
   let worst = 0;
   let worstAt = -1;
@@ -42,7 +46,12 @@ export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<num
   return `element ${worstAt}: got ${actual[worstAt]}, expected ${expected[worstAt]} (error ${Math.abs(actual[worstAt] - expected[worstAt]).toExponential(3)} > rtol ${tol.rtol}, atol ${tol.atol})`;
 }
 
-export async function assertClose(actual: k.Tensor, expected: k.Tensor, tol: Tolerance, what: string): Promise<void> {
+export async function assertClose(
+  actual: k.Tensor,
+  expected: k.Tensor,
+  tol: Tolerance,
+  what: string,
+): Promise<void> {
   if (actual.shape.join(',') !== expected.shape.join(',')) {
     throw new Error(`${what}: shape [${actual.shape}] != expected [${expected.shape}]`);
   }

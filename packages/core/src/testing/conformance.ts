@@ -5,10 +5,10 @@
 import * as k from '@kiln/core';
 import { describe, expect, it } from 'vitest';
 import { registerBehaviourTests } from './behaviours.js';
-import { FLOAT32_TOL, FLOAT64_TOL, type Tolerance, compareValues, valuesOf } from './compare.js';
+import { compareValues, FLOAT32_TOL, FLOAT64_TOL, type Tolerance, valuesOf } from './compare.js';
 import { gradcheck, upstreamWeights, weightedLoss } from './gradcheck.js';
-import { OP_DB, type OpInfo, type Sample, outputsOf } from './opdb.js';
-import { SampleMaker, SampleRng, materialize } from './samples.js';
+import { OP_DB, type OpInfo, outputsOf, type Sample } from './opdb.js';
+import { materialize, SampleMaker, SampleRng } from './samples.js';
 
 export interface ConformanceOptions {
   /** Only ops whose name matches (for debugging a backend). */
@@ -40,7 +40,11 @@ async function evaluate(op: OpInfo, sample: Sample, device: string, dtype: k.DTy
       const weights = upstreamWeights(outs, device, dtype);
       const loss = weightedLoss(outs, weights);
       if (loss?.requiresGrad) {
-        const gs = k.grad(loss, op.gradInputs.map((i) => inputs[i]), { allowUnused: true });
+        const gs = k.grad(
+          loss,
+          op.gradInputs.map((i) => inputs[i]),
+          { allowUnused: true },
+        );
         for (const g of gs) grads.push(g ? await valuesOf(g) : null);
       }
     }

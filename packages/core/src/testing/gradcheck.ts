@@ -2,22 +2,32 @@
 // L = sum_j sum(out_j * w_j) must match (L(x + eps e_i) - L(x - eps e_i)) / (2 eps) per element.
 import * as k from '@kiln/core';
 import { compareValues } from './compare.js';
-import { type OpInfo, type Sample, outputsOf } from './opdb.js';
+import { type OpInfo, outputsOf, type Sample } from './opdb.js';
 import { type HostTensor, materialize } from './samples.js';
 
 /** Fixed upstream weights for each floating output, shared by autograd and finite differences. */
-export function upstreamWeights(outputs: readonly k.Tensor[], device: string, dtype: k.DType): (k.Tensor | null)[] {
+export function upstreamWeights(
+  outputs: readonly k.Tensor[],
+  device: string,
+  dtype: k.DType,
+): (k.Tensor | null)[] {
   return outputs.map((o, j) => {
     if (!k.isFloating(o.dtype)) return null;
     const n = o.numel();
     const w = new Float64Array(n);
     // Deterministic, non-symmetric weights so that errors cannot cancel.
     for (let i = 0; i < n; i++) w[i] = 0.5 + ((i * 7 + j * 3) % 11) / 10;
-    return k.tensor(w, { dtype: 'float64' }).reshape([...o.shape]).to({ dtype, device });
+    return k
+      .tensor(w, { dtype: 'float64' })
+      .reshape([...o.shape])
+      .to({ dtype, device });
   });
 }
 
-export function weightedLoss(outputs: readonly k.Tensor[], weights: readonly (k.Tensor | null)[]): k.Tensor | null {
+export function weightedLoss(
+  outputs: readonly k.Tensor[],
+  weights: readonly (k.Tensor | null)[],
+): k.Tensor | null {
   let loss: k.Tensor | null = null;
   outputs.forEach((o, j) => {
     const w = weights[j];
@@ -43,8 +53,12 @@ export function gradcheck(op: OpInfo, sample: Sample, device: string, eps = 1e-6
     const inputs = sample.inputs.map((h, i) => materialize(h, device, 'float64', op.gradInputs.includes(i)));
     const outs = outputsOf(op.run(inputs, sample.args ?? {}));
     const loss = weightedLoss(outs, upstreamWeights(outs, device, 'float64'));
-    if (!loss || !loss.requiresGrad) return null;
-    const grads = k.grad(loss, op.gradInputs.map((i) => inputs[i]), { allowUnused: true });
+    if (!loss?.requiresGrad) return null;
+    const grads = k.grad(
+      loss,
+      op.gradInputs.map((i) => inputs[i]),
+      { allowUnused: true },
+    );
     for (let gi = 0; gi < op.gradInputs.length; gi++) {
       const idx = op.gradInputs[gi];
       const host = sample.inputs[idx];

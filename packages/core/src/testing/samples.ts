@@ -93,13 +93,21 @@ export class SampleMaker {
  * with the last two dims swapped and returns a transposed view; 'strided' stores every other
  * element of the last dim and returns a step-2 slice.
  */
-export function materialize(h: HostTensor, device: string, floatDtype: k.DType, requiresGrad = false): k.Tensor {
+export function materialize(
+  h: HostTensor,
+  device: string,
+  floatDtype: k.DType,
+  requiresGrad = false,
+): k.Tensor {
   const dtype: k.DType = h.kind === 'float' ? floatDtype : h.kind === 'int' ? 'int32' : 'bool';
   let t: k.Tensor;
   if (h.layout === 'transposed' && h.shape.length >= 2) {
     const n = h.shape.length;
     const swapped = [...h.shape.slice(0, -2), h.shape[n - 1], h.shape[n - 2]];
-    const base = k.tensor(transposeLast2(h.values, h.shape), { dtype: 'float64' }).reshape(swapped).to({ dtype, device });
+    const base = k
+      .tensor(transposeLast2(h.values, h.shape), { dtype: 'float64' })
+      .reshape(swapped)
+      .to({ dtype, device });
     t = base.transpose(-1, -2);
   } else if (h.layout === 'strided' && h.shape.length >= 1) {
     const n = h.shape.length;
@@ -113,7 +121,10 @@ export function materialize(h: HostTensor, device: string, floatDtype: k.DType, 
     const base = k.tensor(values, { dtype: 'float64' }).reshape(wide).to({ dtype, device });
     t = base.slice(-1, 0, undefined, 2);
   } else {
-    t = k.tensor(h.values, { dtype: 'float64' }).reshape([...h.shape]).to({ dtype, device });
+    t = k
+      .tensor(h.values, { dtype: 'float64' })
+      .reshape([...h.shape])
+      .to({ dtype, device });
   }
   if (requiresGrad) {
     // A leaf with the sample's layout: detach() keeps the view's strides.
@@ -129,7 +140,8 @@ function transposeLast2(values: Float64Array, shape: readonly number[]): Float64
   const out = new Float64Array(values.length);
   const plane = r * c;
   for (let b = 0; b < values.length / Math.max(plane, 1); b++) {
-    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[b * plane + j * r + i] = values[b * plane + i * c + j];
+    for (let i = 0; i < r; i++)
+      for (let j = 0; j < c; j++) out[b * plane + j * r + i] = values[b * plane + i * c + j];
   }
   return out;
 }
