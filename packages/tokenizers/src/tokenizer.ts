@@ -399,11 +399,14 @@ export class Tokenizer {
   /** One input through added tokens, normalizer, pre-tokenizer and model (no special tokens). */
   private encodeSequence(text: string, typeId: number): Encoding {
     const sink = new TokenSink(text.length >> 2);
+    const matchedText = new Map<number, string>();
     const fast = this.usesByteLevelFastPath;
     for (const piece of this.addedVocabulary.extractAndNormalize(text, this.normalizer)) {
       const ns = piece.ns;
       if (piece.token !== null) {
         const [s, e] = ns.originalRange(0, ns.length);
+        // HF's token string is the matched text, stripped whitespace (lstrip/rstrip) included.
+        if (ns.normalized !== piece.token.content) matchedText.set(sink.length, ns.normalized);
         sink.push(piece.token.id, s, e);
         continue;
       }
@@ -426,7 +429,11 @@ export class Tokenizer {
     return new Encoding({
       ids,
       typeIds: new Int32Array(n).fill(typeId),
-      tokens: () => Array.from(ids, (id) => table[id]),
+      tokens: () => {
+        const tokens = Array.from(ids, (id) => table[id]);
+        for (const [i, t] of matchedText) tokens[i] = t;
+        return tokens;
+      },
       offsets: sink.offsets.slice(0, 2 * n),
       attentionMask: new Int32Array(n).fill(1),
       specialTokensMask: new Int32Array(n),

@@ -59,7 +59,7 @@ export class StripDecoder implements Decoder {
 }
 
 const BYTE_TOKEN = /^<0x([0-9A-Fa-f]{2})>$/;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** HF's ByteFallback decoder: runs of `<0xNN>` tokens back to UTF-8 (U+FFFD per byte if invalid). */
 export class ByteFallbackDecoder implements Decoder {

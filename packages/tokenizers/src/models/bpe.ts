@@ -160,14 +160,19 @@ export class BPEModel implements Model {
     // Initial symbols, one per character, following HF's `merge_word`: prefix on non-first
     // characters, suffix on the last, byte fallback or (optionally fused) unknown token otherwise.
     const symIds: number[] = [];
-    const symStarts: number[] = [];
+    // Per initial symbol, the code-unit range it covers: byte-fallback symbols of one character
+    // all cover the whole character, as in HF.
+    const symStart: number[] = [];
+    const symEnd: number[] = [];
     let pos = 0;
     let unkId = -1;
     let unkStart = 0;
+    let unkEnd = 0;
     const flushUnk = (): void => {
       if (unkId >= 0) {
         symIds.push(unkId);
-        symStarts.push(unkStart);
+        symStart.push(unkStart);
+        symEnd.push(unkEnd);
         unkId = -1;
       }
     };
@@ -183,7 +188,8 @@ export class BPEModel implements Model {
         flushUnk();
         for (const sym of fallback ?? [id as number]) {
           symIds.push(sym);
-          symStarts.push(pos);
+          symStart.push(pos);
+          symEnd.push(pos + ch.length);
         }
       } else if (this.unkToken !== null) {
         const unk = this.vocab.get(this.unkToken);
@@ -193,17 +199,20 @@ export class BPEModel implements Model {
           unkId = unk;
           unkStart = pos;
         }
+        unkEnd = pos + ch.length;
       }
       pos += ch.length;
     }
     flushUnk();
+    const n = symIds.length;
     const ids = Int32Array.from(symIds);
-    const starts = Int32Array.from(symStarts);
-    const m = applyMerges(this.table, ids, starts, ids.length);
+    const firsts = new Int32Array(n + 1);
+    for (let i = 0; i < n; i++) firsts[i] = i;
+    const m = applyMerges(this.table, ids, firsts, n);
     const out: ModelToken[] = [];
     for (let i = 0; i < m; i++) {
-      const end = i + 1 < m ? starts[i + 1] : pos;
-      out.push({ id: ids[i], value: this.idToTokenTable[ids[i]], start: starts[i], end: Math.max(end, starts[i]) });
+      const last = (i + 1 < m ? firsts[i + 1] : n) - 1;
+      out.push({ id: ids[i], value: this.idToTokenTable[ids[i]], start: symStart[firsts[i]], end: symEnd[last] });
     }
     return out;
   }

@@ -122,9 +122,7 @@ export class NormalizedString {
         for (let k = 0; k < cluster.length; k++) next.push(align[2 * (start + k)], align[2 * (start + k) + 1]);
       } else {
         changed = true;
-        const os = align[2 * start];
-        const oe = align[2 * (start + cluster.length - 1) + 1];
-        for (let k = 0; k < rep.length; k++) next.push(os, oe);
+        alignCluster(cluster, rep, start, align, next);
       }
       out += rep;
     }
@@ -189,6 +187,33 @@ export class NormalizedString {
     this.text = this.text.slice(left, end);
     this.align = align.slice(2 * left, 2 * end);
     return this;
+  }
+}
+
+/**
+ * Alignment for a cluster rewritten by a normalization form: an output character that also occurs
+ * in the input (reordered marks, a kept base letter) keeps that character's range; a new one
+ * (composed or decomposed) gets the whole cluster's range.
+ */
+function alignCluster(cluster: string, rep: string, start: number, align: Int32Array, next: number[]): void {
+  const inputs: Array<[string, number, number]> = [];
+  for (let k = 0; k < cluster.length; ) {
+    const units = cluster.codePointAt(k) as number > 0xffff ? 2 : 1;
+    inputs.push([cluster.slice(k, k + units), align[2 * (start + k)], align[2 * (start + k + units - 1) + 1]]);
+    k += units;
+  }
+  const used = new Uint8Array(inputs.length);
+  const whole: [number, number] = [align[2 * start], align[2 * (start + cluster.length - 1) + 1]];
+  for (const ch of rep) {
+    let range = whole;
+    for (let i = 0; i < inputs.length; i++) {
+      if (!used[i] && inputs[i][0] === ch) {
+        used[i] = 1;
+        range = [inputs[i][1], inputs[i][2]];
+        break;
+      }
+    }
+    for (let k = 0; k < ch.length; k++) next.push(range[0], range[1]);
   }
 }
 
