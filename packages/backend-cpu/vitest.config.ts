@@ -7,6 +7,8 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
+    // --expose-gc lets the memory tests check the FinalizationRegistry safety net.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     include: ['src/**/*.test.ts'],
     testTimeout: 60_000,
     // Under CI every package also writes a JSON report; scripts/test-summary.mjs adds them up.
