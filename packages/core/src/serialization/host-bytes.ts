@@ -53,8 +53,9 @@ function isBoolBytes(bytes: Uint8Array): boolean {
  */
 export function zeroCopyHostView(dtype: DType, bytes: Uint8Array): TypedArray | undefined {
   const size = ITEMSIZE[dtype];
-  if (!LITTLE_ENDIAN_HOST || HOST_ARRAY[dtype] !== RAW_ARRAY[dtype] || bytes.byteOffset % size !== 0)
+  if (!LITTLE_ENDIAN_HOST || HOST_ARRAY[dtype] !== RAW_ARRAY[dtype] || bytes.byteOffset % size !== 0) {
     return undefined;
+  }
   if (dtype === 'bool' && !isBoolBytes(bytes)) return undefined;
   return new RAW_ARRAY[dtype](bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength / size);
 }
@@ -62,8 +63,9 @@ export function zeroCopyHostView(dtype: DType, bytes: Uint8Array): TypedArray | 
 /** `bytes` copied into a fresh buffer, each element in host byte order. */
 function hostOrderCopy(bytes: Uint8Array, size: number): ArrayBuffer {
   const copy = new Uint8Array(bytes);
-  if (!LITTLE_ENDIAN_HOST && size > 1)
+  if (!LITTLE_ENDIAN_HOST && size > 1) {
     for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
+  }
   return copy.buffer;
 }
 

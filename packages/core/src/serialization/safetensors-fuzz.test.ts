@@ -103,8 +103,9 @@ const mutators: Record<string, (rng: Rng, base: Uint8Array) => Uint8Array> = {
   flipDataBytes(rng, base) {
     const out = base.slice();
     const start = 8 + headerLengthOf(base);
-    if (out.length > start)
+    if (out.length > start) {
       for (let k = 1 + int(rng, 8); k > 0; k--) out[start + int(rng, out.length - start)] = int(rng, 256);
+    }
     return out;
   },
   truncate(rng, base) {
@@ -207,8 +208,9 @@ const mutators: Record<string, (rng: Rng, base: Uint8Array) => Uint8Array> = {
   },
   randomFile(rng) {
     const out = Uint8Array.from({ length: int(rng, 80) }, () => int(rng, 256));
-    if (out.length >= 8 && rng() < 0.5)
+    if (out.length >= 8 && rng() < 0.5) {
       new DataView(out.buffer).setBigUint64(0, BigInt(int(rng, out.length)), true);
+    }
     return out;
   },
 };
@@ -224,11 +226,13 @@ function checkInvariants(bytes: Uint8Array, tensors: Map<string, SafetensorsEntr
       if (!Number.isSafeInteger(d) || d < 0) return `${name}: bad dim ${d}`;
       numel *= d;
     }
-    if (e.data.length !== numel * ITEMSIZE[e.dtype])
+    if (e.data.length !== numel * ITEMSIZE[e.dtype]) {
       return `${name}: ${e.data.length} bytes for ${numel} x ${e.dtype}`;
+    }
     if (e.data.buffer !== bytes.buffer) return `${name}: data is not a view of the input`;
-    if (e.data.byteOffset < dataStart || e.data.byteOffset + e.data.length > dataEnd)
+    if (e.data.byteOffset < dataStart || e.data.byteOffset + e.data.length > dataEnd) {
       return `${name}: data outside the data buffer`;
+    }
     covered += e.data.length;
   }
   // Non-overlapping and complete: the sizes add up to the data buffer.

@@ -79,12 +79,14 @@ export function planLayout(
 }
 
 function checkDescriptor(op: string, d: TensorDescriptor): void {
-  if (typeof d.name !== 'string')
+  if (typeof d.name !== 'string') {
     throw new TypeError(`${op}: tensor names must be strings, got ${describeValue(d.name)}`);
+  }
   const tensor = `${op}: tensor ${quoteName(d.name)}`;
   if (d.name === METADATA_KEY) throw new Error(`${tensor}: the name is reserved for the header's metadata`);
-  if (hasLoneSurrogate(d.name))
+  if (hasLoneSurrogate(d.name)) {
     throw new Error(`${tensor}: the name holds an unpaired UTF-16 surrogate, which UTF-8 cannot encode`);
+  }
   if (!(DTYPES as readonly string[]).includes(d.dtype)) {
     throw new Error(
       `${tensor}: unknown dtype ${describeValue(d.dtype)} (expected one of ${DTYPES.join(', ')})`,

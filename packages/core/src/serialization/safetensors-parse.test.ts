@@ -112,6 +112,15 @@ describe('parseSafetensors on files written from PyTorch tensors', () => {
     expect(Object.getOwnPropertyDescriptor(metadata, '__proto__')?.value).toBe('x');
   });
 
+  it('parses bytes in shared memory, still without copying the data', () => {
+    const file = readFixture('roundtrip.safetensors');
+    const shared = new Uint8Array(new SharedArrayBuffer(file.length));
+    shared.set(file);
+    const { tensors } = parseSafetensors(shared);
+    expect(tensors.get('pos')!.data.buffer).toBe(shared.buffer);
+    expect(decodeLittleEndian('I32', tensors.get('pos')!.data)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('accepts the smallest file: no tensors, an empty data buffer', () => {
     expect(parseSafetensors(fileWith('{}')).tensors.size).toBe(0);
     expect(parseSafetensors(fileWith('{}        ')).tensors.size).toBe(0);

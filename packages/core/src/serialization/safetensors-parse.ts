@@ -82,9 +82,11 @@ export function parseSafetensors(
 }
 
 function parseHeaderJson(headerBytes: Uint8Array, where: string): Record<string, unknown> {
+  // Browsers' TextDecoder refuses views of shared memory; the header is small enough to copy.
+  const shared = typeof SharedArrayBuffer !== 'undefined' && headerBytes.buffer instanceof SharedArrayBuffer;
   let text: string;
   try {
-    text = utf8.decode(headerBytes);
+    text = utf8.decode(shared ? headerBytes.slice() : headerBytes);
   } catch {
     throw new Error(`${where}: header is not valid UTF-8`);
   }
@@ -142,8 +144,9 @@ function parseTensorInfo(name: string, info: unknown, dataLength: number, where:
     if (!(field in info)) throw new Error(`${tensor}: header entry is missing the field "${field}"`);
   }
   const code = info.dtype;
-  if (typeof code !== 'string')
+  if (typeof code !== 'string') {
     throw new Error(`${tensor}: dtype must be a string, got ${describeValue(code)}`);
+  }
   const dtype = DTYPE_OF_CODE.get(code);
   if (dtype === undefined) {
     const supported = [...DTYPE_OF_CODE.keys()].join(', ');

@@ -147,6 +147,11 @@ describe('saveSafetensors + loadSafetensors round trip', () => {
     expect(await values(Object.getOwnPropertyDescriptor(back, '__proto__')?.value)).toEqual([1, 2]);
   });
 
+  it('rejects an empty path and a path that is not a string', async () => {
+    await expect(saveSafetensors('', {})).rejects.toThrow(/path must be a non-empty string/);
+    await expect(saveSafetensors(7 as unknown as string, {})).rejects.toThrow(TypeError);
+  });
+
   it('rejects a record entry that is not a tensor, naming it', async () => {
     await expect(saveSafetensors(undefined, { w: [1, 2] as unknown as Tensor })).rejects.toThrow(
       /saveSafetensors: "w" is not a Tensor/,

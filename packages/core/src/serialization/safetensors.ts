@@ -35,9 +35,9 @@ export async function saveSafetensors(
   metadata?: SafetensorsMetadata,
 ): Promise<Uint8Array | undefined> {
   const op = 'saveSafetensors';
-  if (path !== undefined && typeof path !== 'string') {
+  if (path !== undefined && (typeof path !== 'string' || path === '')) {
     throw new TypeError(
-      `${op}: path must be a string (or undefined to get the bytes), got ${describeValue(path)}`,
+      `${op}: path must be a non-empty string (or undefined to get the bytes), got ${describeValue(path)}`,
     );
   }
   if (typeof record !== 'object' || record === null) {
@@ -46,8 +46,9 @@ export async function saveSafetensors(
   const tensors = new Map<string, Tensor>();
   const descriptors: TensorDescriptor[] = [];
   for (const [name, t] of Object.entries(record)) {
-    if (!isTensor(t))
+    if (!isTensor(t)) {
       throw new TypeError(`${op}: ${quoteName(name)} is not a Tensor (got ${describeValue(t)})`);
+    }
     tensors.set(name, t);
     descriptors.push({ name, dtype: t.dtype, shape: [...t.shape] });
   }
@@ -61,14 +62,16 @@ export async function saveSafetensors(
   if (path === undefined) {
     const out = new Uint8Array(layout.byteLength);
     out.set(layout.prefix);
-    for (const { descriptor, begin } of layout.placements)
+    for (const { descriptor, begin } of layout.placements) {
       out.set(await bytesOf(descriptor), dataStart + begin);
+    }
     return out;
   }
   await writeFileAtomic(path, async (file) => {
     await writeAll(file, layout.prefix, 0);
-    for (const { descriptor, begin } of layout.placements)
+    for (const { descriptor, begin } of layout.placements) {
       await writeAll(file, await bytesOf(descriptor), dataStart + begin);
+    }
   });
   return undefined;
 }
