@@ -72,3 +72,8 @@ export { ByteFallbackDecoder, DecoderSequence, FuseDecoder, ReplaceDecoder, Stri
 export { TokenizerFileError } from './io/errors.js';
 export type { FileSource } from './io/source.js';
 export type { JsonObject, JsonValue, Pattern } from './io/json.js';
+
+export { WordLevel, KERAS_FILTERS, padSequences } from './keras/word-level.js';
+export type { PadSequencesOptions, WordLevelOptions } from './keras/word-level.js';
+export { CharLevel } from './keras/char-level.js';
+export type { CharLevelOptions } from './keras/char-level.js';

@@ -54,7 +54,7 @@ export class ByteLevelPreTokenizer implements PreTokenizer {
       const words = this.useRegex
         ? splitByMatches(piece, regexMatches(piece.normalized, this.regex), 'Isolated')
         : [piece];
-      for (const w of words) out.push(w.mapChars(byteLevelChars));
+      for (const w of words) if (w.length > 0) out.push(w.mapChars(byteLevelChars));
     }
     return out;
   }

@@ -32,7 +32,7 @@ export class Metaspace implements PreTokenizer {
       if (this.split) {
         const r = this.replacement;
         out.push(...splitByMatches(p, charMatches(p.normalized, (c) => c === r), 'MergedWithNext'));
-      } else {
+      } else if (p.length > 0) {
         out.push(p);
       }
     }
