@@ -11,6 +11,7 @@ import {
 } from '../dispatch/dispatch.js';
 import { type DType, isFloating, resultType, toFloating } from '../dtype/dtype.js';
 import { broadcastShapes } from '../shape/shape.js';
+import { composite } from '../tensor/memory.js';
 import type { Tensor, TensorOrScalar } from '../tensor/tensor.js';
 import { zerosLike } from './creation.js';
 import { sumTo } from './reduction.js';
@@ -472,6 +473,10 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 
 /** maskedFill(mask, value): `value` where mask is true; keeps x's dtype. */
 export function maskedFill(x: Tensor, mask: Tensor, value: Operand): Tensor {
+  return composite(() => maskedFillImpl(x, mask, value));
+}
+
+function maskedFillImpl(x: Tensor, mask: Tensor, value: Operand): Tensor {
   if (mask.dtype !== 'bool')
     throw new TypeError(`maskedFill: expected mask to be a boolean tensor, got ${mask.dtype}`);
   if (isTensorOperand(value) && value.ndim !== 0) {
@@ -492,5 +497,9 @@ export function maskedFill(x: Tensor, mask: Tensor, value: Operand): Tensor {
 
 /** lerp(start, end, weight) = start + weight * (end - start). */
 export function lerp(start: Tensor, end: Tensor, weight: Operand): Tensor {
+  return composite(() => lerpImpl(start, end, weight));
+}
+
+function lerpImpl(start: Tensor, end: Tensor, weight: Operand): Tensor {
   return add(start, mul(weight, sub(end, start)));
 }

@@ -4,6 +4,7 @@ import { record } from '../autograd/record.js';
 import { castTo, commonDevice, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
 import { promoteTypes } from '../dtype/dtype.js';
 import { broadcastShapes, formatShape, numel } from '../shape/shape.js';
+import { composite } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
 import { ge, le, mul, sub, where } from './elementwise.js';
@@ -38,6 +39,10 @@ function mismatch(op: string, a: Tensor, b: Tensor, k1: number, k2: number): Err
 
 /** torch.matmul: dot, matrix-vector, vector-matrix, matrix-matrix and broadcast batched products. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  return composite(() => matmulImpl(a, b));
+}
+
+function matmulImpl(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new Error(`matmul: both arguments need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`);
   }
@@ -74,6 +79,10 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
 }
 
 export function dot(a: Tensor, b: Tensor): Tensor {
+  return composite(() => dotImpl(a, b));
+}
+
+function dotImpl(a: Tensor, b: Tensor): Tensor {
   if (a.ndim !== 1 || b.ndim !== 1)
     throw new Error(`dot: 1D tensors expected, but got ${a.ndim}D and ${b.ndim}D tensors`);
   if (a.shape[0] !== b.shape[0]) {
@@ -86,6 +95,10 @@ export function dot(a: Tensor, b: Tensor): Tensor {
 }
 
 export function outer(a: Tensor, b: Tensor): Tensor {
+  return composite(() => outerImpl(a, b));
+}
+
+function outerImpl(a: Tensor, b: Tensor): Tensor {
   if (a.ndim !== 1 || b.ndim !== 1)
     throw new Error(`outer: expected 1-D tensors, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   return mul(unsqueeze(a, 1), unsqueeze(b, 0));
@@ -137,6 +150,10 @@ function padLast(g: Tensor, before: number, after: number): Tensor {
 
 /** torch.diag: a 1-D input becomes a diagonal matrix; a 2-D input gives its diagonal. */
 export function diag(x: Tensor, offset = 0): Tensor {
+  return composite(() => diagImpl(x, offset));
+}
+
+function diagImpl(x: Tensor, offset = 0): Tensor {
   if (x.ndim === 1) {
     const n = x.shape[0] + Math.abs(offset);
     return diagEmbed(x, [n, n], offset);
@@ -146,11 +163,19 @@ export function diag(x: Tensor, offset = 0): Tensor {
 }
 
 export function trace(x: Tensor): Tensor {
+  return composite(() => traceImpl(x));
+}
+
+function traceImpl(x: Tensor): Tensor {
   if (x.ndim !== 2) throw new Error(`trace: expected a matrix, but got tensor with dim ${x.ndim}`);
   return sum(diagonal(x));
 }
 
 function triangle(name: string, x: Tensor, diagonalOffset: number, lower: boolean): Tensor {
+  return composite(() => triangleImpl(name, x, diagonalOffset, lower));
+}
+
+function triangleImpl(name: string, x: Tensor, diagonalOffset: number, lower: boolean): Tensor {
   if (x.ndim < 2)
     throw new Error(`${name}: input tensor must have at least 2 dimensions (got ${formatShape(x.shape)})`);
   const [r, c] = x.shape.slice(-2);
@@ -174,6 +199,10 @@ export function triu(x: Tensor, diagonalOffset = 0): Tensor {
  * one batched matmul; other arities multiply pairwise from the left, then sum.
  */
 export function einsum(equation: string, ...operands: Tensor[]): Tensor {
+  return composite(() => einsumImpl(equation, ...operands));
+}
+
+function einsumImpl(equation: string, ...operands: Tensor[]): Tensor {
   const eq = equation.replace(/\s+/g, '');
   const [lhs, rhsGiven] = eq.split('->');
   const inputs = lhs.split(',');

@@ -6,6 +6,7 @@ import { castTo, emptyTensor, requireCompute, resolveDevice } from '../dispatch/
 import { DEFAULT_FLOAT, DEFAULT_INT, type DType, isFloating } from '../dtype/dtype.js';
 import { nextDraw } from '../random/generator.js';
 import { formatShape, numel } from '../shape/shape.js';
+import { composite } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ShapeArg, TensorOptions } from './creation.js';
 import { add, floor, log, lt, mul, neg } from './elementwise.js';
@@ -123,6 +124,10 @@ export function bernoulli_<T extends Tensor>(self: T, p = 0.5): T {
  * sampling; without: the Gumbel-top-k trick, which draws exactly as sequential sampling would.
  */
 export function multinomial(probs: Tensor, numSamples: number, replacement = false): Tensor {
+  return composite(() => multinomialImpl(probs, numSamples, replacement));
+}
+
+function multinomialImpl(probs: Tensor, numSamples: number, replacement = false): Tensor {
   if (probs.ndim !== 1 && probs.ndim !== 2)
     throw new Error(`multinomial: prob_dist must be 1 or 2 dim (got ${formatShape(probs.shape)})`);
   const categories = probs.shape[probs.ndim - 1];

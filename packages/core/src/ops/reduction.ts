@@ -7,6 +7,7 @@ import type { ReduceOp } from '../backend/kernels.js';
 import { backendOf, castTo, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
 import { DEFAULT_INT, type DType, isFloating } from '../dtype/dtype.js';
 import { formatShape, normalizeDim, normalizeDims, numel } from '../shape/shape.js';
+import { composite } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { abs, add, div, eq, exp, log, mul, pow, sqrt, sub, where } from './elementwise.js';
 import { gather } from './indexing.js';
@@ -123,6 +124,10 @@ export function variance(x: Tensor, dim?: number | readonly number[], options: V
 }
 
 export function std(x: Tensor, dim?: number | readonly number[], options: VarianceOptions = {}): Tensor {
+  return composite(() => stdImpl(x, dim, options));
+}
+
+function stdImpl(x: Tensor, dim?: number | readonly number[], options: VarianceOptions = {}): Tensor {
   const v = variance(x, dim, options);
   const out = sqrt(v);
   v.dispose();
@@ -158,6 +163,10 @@ export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
 
 /** norm(p, dim): p-norm (2 by default, Infinity for max-abs); the 2-norm's gradient is 0 at 0. */
 export function norm(x: Tensor, p = 2, dim?: number | readonly number[], keepdim = false): Tensor {
+  return composite(() => normImpl(x, p, dim, keepdim));
+}
+
+function normImpl(x: Tensor, p = 2, dim?: number | readonly number[], keepdim = false): Tensor {
   requireFloating('norm', x);
   const dims = normalizeDims('norm', dim, x.ndim);
   if (p === Number.POSITIVE_INFINITY) return amax(abs(x), dims, keepdim);

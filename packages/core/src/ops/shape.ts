@@ -13,6 +13,7 @@ import {
   shapeArg,
   viewStrides,
 } from '../shape/shape.js';
+import { composite } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
 import { indexSelect } from './indexing.js';
@@ -315,6 +316,10 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 }
 
 export function repeat(t: Tensor, ...sizeArgs: ShapeArgs): Tensor {
+  return composite(() => repeatImpl(t, ...sizeArgs));
+}
+
+function repeatImpl(t: Tensor, ...sizeArgs: ShapeArgs): Tensor {
   const reps = shapeArg(sizeArgs);
   if (reps.length < t.ndim) {
     throw new Error(

@@ -22,3 +22,11 @@ export function dispose(value: Tensor | readonly Tensor[] | Record<string, Tenso
   if (isTensor(value)) value.dispose();
   else for (const t of Object.values(value)) t.dispose();
 }
+
+/**
+ * Runs an op built from other ops and disposes its intermediates: one op call leaves one new live
+ * tensor (its result), as a kernel-backed op would. The graph keeps what backward needs.
+ */
+export function composite<R>(fn: () => R): R {
+  return runScoped(fn, isTensor);
+}

@@ -202,6 +202,40 @@ export function registerBehaviourTests(device: string): void {
       expect(k.memory().tensors).toBe(before);
     });
 
+    it('an op call leaves exactly its results alive (composites dispose their intermediates)', () => {
+      const a = k.randn([2, 3, 4], opts).requiresGrad_();
+      const b = k.randn([4, 5], opts);
+      const m = k.randn([4, 4], opts);
+      const v = k.randn([4], opts);
+      const cases: [string, () => unknown, number][] = [
+        ['matmul (broadcast)', () => a.matmul(b), 1],
+        ['einsum', () => k.einsum('bij,jk->bik', a, b), 1],
+        ['repeat', () => a.repeat(2, 1, 1), 1],
+        ['tril', () => m.tril(), 1],
+        ['diag', () => v.diag(), 1],
+        ['trace', () => m.trace(), 1],
+        ['dot', () => v.dot(v), 1],
+        ['outer', () => v.outer(v), 1],
+        ['norm p=3', () => a.norm(3, -1), 1],
+        ['std', () => a.std(1), 1],
+        ['var', () => a.var(), 1],
+        ['logsumexp', () => a.logsumexp(-1), 1],
+        ['softmax', () => a.softmax(-1), 1],
+        ['lerp', () => v.lerp(v.neg(), 0.3), 2],
+        ['maskedFill', () => m.maskedFill(m.gt(0), 0), 2],
+        ['flip', () => a.flip([0, 2]), 1],
+        ['max(dim)', () => a.max(1), 2],
+        ['topk', () => a.topk(2), 2],
+      ];
+      for (const [name, run, expected] of cases) {
+        const before = k.memory().tensors;
+        const out = run();
+        expect(k.memory().tensors - before, name).toBe(expected);
+        for (const t of Object.values(out as object)) if (t instanceof k.Tensor) t.dispose();
+        if (out instanceof k.Tensor) out.dispose();
+      }
+    });
+
     it('async tidy owns what is made across awaits', async () => {
       const before = k.memory().tensors;
       const r = await k.tidy(async () => {
