@@ -12,11 +12,25 @@ export interface Utf8WithOffsets {
   readonly length: number;
 }
 
+let scratchBytes = new Uint8Array(1024);
+let scratchStart = new Int32Array(1024);
+let scratchEnd = new Int32Array(1024);
+
+/**
+ * The returned arrays are shared scratch buffers, valid until the next call: the encoder calls this
+ * once per new word, and allocating three typed arrays each time showed up as GC time.
+ */
 export function utf8WithOffsets(s: string): Utf8WithOffsets {
   const cap = s.length * 3;
-  const bytes = new Uint8Array(cap);
-  const charStart = new Int32Array(cap);
-  const charEnd = new Int32Array(cap);
+  if (scratchBytes.length < cap) {
+    const size = Math.max(cap, scratchBytes.length * 2);
+    scratchBytes = new Uint8Array(size);
+    scratchStart = new Int32Array(size);
+    scratchEnd = new Int32Array(size);
+  }
+  const bytes = scratchBytes;
+  const charStart = scratchStart;
+  const charEnd = scratchEnd;
   let n = 0;
   for (let i = 0; i < s.length; ) {
     let cp = s.charCodeAt(i);

@@ -52,6 +52,10 @@ export class TokenSink {
   }
 }
 
+/** Scratch symbol buffers for encoding one word (results are copied out). */
+let scratchIds = new Int32Array(1024);
+let scratchFirsts = new Int32Array(1024);
+
 /** How many distinct words the encoder remembers before starting over. */
 const CACHE_LIMIT = 262_144;
 
@@ -270,8 +274,12 @@ export class BPEModel implements Model {
     const byteIds = this.byteIds as Int32Array;
     const u = utf8WithOffsets(word);
     const n = u.length;
-    const ids = new Int32Array(n);
-    const firsts = new Int32Array(n + 1);
+    if (scratchIds.length < n + 1) {
+      scratchIds = new Int32Array(2 * n + 1);
+      scratchFirsts = new Int32Array(2 * n + 1);
+    }
+    const ids = scratchIds;
+    const firsts = scratchFirsts;
     for (let i = 0; i < n; i++) {
       ids[i] = byteIds[u.bytes[i]];
       firsts[i] = i;

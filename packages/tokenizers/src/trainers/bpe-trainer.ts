@@ -311,10 +311,11 @@ export function trainBPE(
     }
     for (const p of touched) if (pairCount[p] > 0) queue.push(pairCount[p], p);
     touched.length = 0;
-    if (onProgress && (iteration % 256 === 0 || idToWord.length >= vocabSize)) {
-      onProgress({ stage: 'merge', done: Math.min(iteration, mergeTotal), total: mergeTotal });
+    if (onProgress && iteration % 256 === 0 && iteration < mergeTotal) {
+      onProgress({ stage: 'merge', done: iteration, total: mergeTotal });
     }
   }
+  // Training can stop early (no pair left, or below minFrequency): the last report says done.
   onProgress?.({ stage: 'merge', done: mergeTotal, total: mergeTotal });
   return { vocab: wordToId, merges };
 }
