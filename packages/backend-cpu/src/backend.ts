@@ -8,6 +8,7 @@ import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
 import * as idx from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
+import * as pool from './kernels/pool.js';
 import { random } from './kernels/random.js';
 import * as red from './kernels/reduce.js';
 import { contiguousStridesOf } from './kernels/strided.js';
@@ -87,10 +88,10 @@ export function createCpuBackend(): Backend {
     conv2d: conv.conv2d,
     conv2dBackwardInput: conv.conv2dBackwardInput,
     conv2dBackwardWeight: conv.conv2dBackwardWeight,
-    maxPool2d: conv.maxPool2d,
-    maxPool2dBackward: conv.maxPool2dBackward,
-    avgPool2d: conv.avgPool2d,
-    avgPool2dBackward: conv.avgPool2dBackward,
+    maxPool2d: pool.maxPool2d,
+    maxPool2dBackward: pool.maxPool2dBackward,
+    avgPool2d: pool.avgPool2d,
+    avgPool2dBackward: pool.avgPool2dBackward,
     random,
   };
 }
