@@ -1,0 +1,181 @@
+// `pnpm bench`: measures the machine's limits, runs the selected workloads on Kiln (the built
+// packages) and on PyTorch, prints a table per workload and writes results/latest.json.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { listing, parseArgs, usage } from './args.mjs';
+import { runExternal } from './external.mjs';
+import { measureLimits } from './limits.mjs';
+import { REPO_ROOT, RESULTS_DIR } from './paths.mjs';
+import { findTorch, TorchSession } from './peers/torch.mjs';
+import { FOOTNOTE, markdownTable, sig3, textTable } from './report.mjs';
+import { runWorkload } from './run-workload.mjs';
+import { WORKLOADS } from './workloads/index.mjs';
+
+/** @param {string[]} args */
+function git(...args) {
+  try {
+    return execFileSync('git', args, {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return null;
+  }
+}
+
+const loadAverage = () => os.loadavg().map((x) => Number(x.toFixed(2)));
+
+function environment() {
+  return {
+    date: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    commit: git('rev-parse', '--short', 'HEAD'),
+    uncommittedChanges: (git('status', '--porcelain') ?? '') !== '',
+    loadAverageAtStart: loadAverage(),
+  };
+}
+
+/** @param {ReturnType<typeof environment>} env @param {import('./harness.mjs').Policy} policy */
+function printHeader(env, policy) {
+  console.log(
+    `Kiln bench  ${env.date}  ${env.cpu}, ${env.cores} cores, ${env.memoryGiB} GiB, Node ${env.node}`,
+  );
+  console.log(`commit ${env.commit}${env.uncommittedChanges ? ' + uncommitted changes' : ''}`);
+  const busy = env.loadAverageAtStart[0] > env.cores / 2;
+  console.log(
+    `load average ${env.loadAverageAtStart.join(' ')}` +
+      (busy ? ` - BUSY: other work competes for the ${env.cores} cores; expect noisy figures` : ''),
+  );
+  console.log(
+    `policy: ${policy.warmups} warm-ups, >= ${policy.minReps} timed reps (more until ${policy.targetSeconds} s timed, ` +
+      `at most ${policy.maxReps}), ${policy.maxCaseSeconds} s box per case; figures at the median`,
+  );
+}
+
+/** @param {boolean} wanted */
+function limitsOfThisRun(wanted) {
+  if (!wanted) return { limits: null, skipped: 'not requested (--no-limits)' };
+  console.log('\nmeasuring limits (peers/fma_peak.c, peers/membw.c) ...');
+  const result = measureLimits();
+  const l = result.limits;
+  if (l) {
+    console.log(
+      `limits: fp32 peak ${sig3(l.fp32PeakGflops)} GFLOP/s (${l.threads} threads, 256-bit FMA, clock ${l.clockGhz} GHz); ` +
+        `DRAM read ${sig3(l.readBandwidthGBs)} GB/s; W2 as one fused C loop ${l.w2FusedCMs} ms`,
+    );
+  } else console.log(`limits: skipped - ${result.skipped}`);
+  return result;
+}
+
+/**
+ * @param {boolean} wanted
+ * @param {import('./harness.mjs').Policy} policy
+ * @returns {Promise<{ session: TorchSession | null, record: object }>}
+ */
+async function torchOfThisRun(wanted, policy) {
+  const found = wanted
+    ? findTorch(os.availableParallelism())
+    : { peer: null, skipped: 'not requested (--no-peers)' };
+  if (!found.peer) {
+    console.log(`PyTorch: SKIPPED - ${found.skipped}`);
+    return { session: null, record: { skipped: found.skipped } };
+  }
+  const session = new TorchSession(found.peer, policy);
+  try {
+    const info = await session.start();
+    const blas =
+      info.blas.name === 'openblas'
+        ? `OpenBLAS (OpenMP build) ${info.blas.path}`
+        : `NOT OpenBLAS but ${info.blas.name} BLAS ${info.blas.path}: run bench/setup-peers.sh; ` +
+          'the column is labelled "not a fair peer"';
+    console.log(
+      `PyTorch ${info.torch} (${found.peer.python}, Python ${info.python}), ${info.threads} threads, ${blas}`,
+    );
+    return { session, record: { ...found.peer, ...info } };
+  } catch (e) {
+    session.close();
+    const why = e instanceof Error ? e.message : String(e);
+    console.log(`PyTorch: SKIPPED - ${why}`);
+    return { session: null, record: { skipped: why } };
+  }
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2), WORKLOADS);
+  if (args.switches.has('help')) return console.log(usage(WORKLOADS));
+  if (args.switches.has('list')) return console.log(listing(WORKLOADS));
+  const { policy } = args;
+
+  const env = environment();
+  printHeader(env, policy);
+  const limitsResult = limitsOfThisRun(!args.switches.has('no-limits'));
+  const torch = await torchOfThisRun(!args.switches.has('no-peers'), policy);
+  console.log('Kiln-TS: @kiln/backend-cpu (built dist), one JS thread');
+
+  /** @type {import('./report.mjs').WorkloadTable[]} */
+  const tables = [];
+  /** @type {object[]} */
+  const records = [];
+  try {
+    for (const w of args.selected) {
+      console.log(`\n== ${w.id}  ${w.title}`);
+      if (w.kind === 'external') {
+        const r = runExternal(w, policy, { build: !args.switches.has('no-build') });
+        console.log(r.message);
+        records.push({ id: w.id, title: w.title, kind: w.kind, ...r });
+        continue;
+      }
+      const { table, record } = await runWorkload(
+        w,
+        args.options.get(w) ?? {},
+        policy,
+        torch.session,
+        limitsResult.limits,
+      );
+      console.log(`\n${textTable(table)}`);
+      tables.push(table);
+      records.push(record);
+    }
+  } finally {
+    torch.session?.close();
+  }
+  if (tables.length) console.log(`\n${FOOTNOTE}`);
+
+  const loadAverageAtEnd = loadAverage();
+  console.log(`\nload average at the end ${loadAverageAtEnd.join(' ')}`);
+  const results = {
+    environment: { ...env, loadAverageAtEnd },
+    policy,
+    limits: limitsResult.limits ?? { skipped: limitsResult.skipped },
+    peers: { torch: torch.record },
+    workloads: records,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log('wrote bench/results/latest.json');
+
+  if (args.switches.has('markdown') && tables.length) {
+    const md = [
+      `Measured ${env.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), Node ${env.node}, ` +
+        `commit ${env.commit}, load average ${env.loadAverageAtStart[0]} at the start; ` +
+        'a shared, noisy machine: read the ratios, not the absolute figures.',
+      '',
+      ...tables.flatMap((t) => [markdownTable(t), '']),
+      FOOTNOTE,
+    ].join('\n');
+    writeFileSync(join(RESULTS_DIR, 'latest.md'), `${md}\n`);
+    console.log(`\n${md}\n\nwrote bench/results/latest.md`);
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});

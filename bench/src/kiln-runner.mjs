@@ -1,0 +1,39 @@
+// Times one case of a Kiln workload: setup, the harness's protocol over `step`, then dispose, with
+// the live-tensor count checked so that a leak shows up in the report instead of in the timings.
+import * as k from '@kiln/core';
+// The workloads run on the default device, 'cpu'; importing the backend registers it.
+import '@kiln/backend-cpu';
+import { measure } from './harness.mjs';
+
+/**
+ * @typedef {import('./harness.mjs').Measurement & { leakedTensors: number }} KilnMeasurement
+ */
+
+/**
+ * @param {import('./workload').KilnWorkload} workload
+ * @param {import('./workload').Case} c
+ * @param {import('./harness.mjs').Policy} policy
+ * @returns {Promise<KilnMeasurement>}
+ */
+export async function measureKiln(workload, c, policy) {
+  const before = k.memory().tensors;
+  const prepared = await workload.setup(c.params);
+  const afterSetup = k.memory().tensors;
+  const runOnce = async () => {
+    // Everything `step` makes is disposed by tidy except what it returns, which is read back (so
+    // an asynchronous backend's queued work is timed) and then disposed here.
+    const out = await k.tidy(() => prepared.step());
+    const list = Array.isArray(out) ? out : [out];
+    for (const t of list) await t.data();
+    k.dispose(list);
+  };
+  try {
+    const m = await measure(runOnce, policy);
+    return { ...m, leakedTensors: k.memory().tensors - afterSetup };
+  } finally {
+    prepared.dispose();
+    const left = k.memory().tensors - before;
+    if (left > 0)
+      console.warn(`  warning: ${workload.id} ${c.label}: ${left} tensors still live after dispose()`);
+  }
+}

@@ -1,0 +1,97 @@
+// The machine's limits, measured in the same run as the workloads so "% of peak" compares figures
+// taken under the same load: peers/fma_peak.c (fp32 FMA peak) and peers/membw.c (bandwidth, and
+// W2 as one fused C loop), compiled here with the machine's C compiler.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CACHE_DIR, PEERS_DIR } from './paths.mjs';
+
+// The flags each source's header gives.
+const PROBES = {
+  fma_peak: ['-O3', '-mavx2', '-mfma', '-fopenmp'],
+  membw: ['-O3', '-march=native', '-ffast-math', '-fopenmp'],
+};
+
+/**
+ * @typedef {import('./workload').Limits & { raw: Record<string, string> }} MeasuredLimits
+ * @typedef {{ limits: MeasuredLimits | null, skipped?: string }} LimitsResult
+ */
+
+/**
+ * Compiles and runs both probes. Returns `limits: null` and a reason when that is not possible.
+ * @returns {LimitsResult}
+ */
+export function measureLimits() {
+  const cc = process.env.CC || 'gcc';
+  if (spawnSync(cc, ['--version']).status !== 0) {
+    return { limits: null, skipped: `no C compiler ('${cc}' not found; set CC) - limits not measured` };
+  }
+  const binDir = join(CACHE_DIR, 'bin');
+  mkdirSync(binDir, { recursive: true });
+  /** @type {Record<string, string>} */
+  const raw = {};
+  for (const [name, flags] of Object.entries(PROBES)) {
+    const exe = join(binDir, name);
+    const build = spawnSync(cc, [...flags, join(PEERS_DIR, `${name}.c`), '-o', exe], { encoding: 'utf8' });
+    if (build.status !== 0) {
+      return { limits: null, skipped: `${cc} could not build ${name}.c: ${lastLine(build.stderr)}` };
+    }
+    const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 120_000 });
+    if (run.status !== 0) return { limits: null, skipped: `${name} failed: ${lastLine(run.stderr)}` };
+    raw[name] = run.stdout;
+  }
+  return { limits: { ...parseFmaPeak(raw.fma_peak), ...parseMembw(raw.membw), raw } };
+}
+
+/**
+ * fma_peak prints one line per thread count; the line with the most threads is the machine's peak.
+ * @param {string} out
+ */
+export function parseFmaPeak(out) {
+  const clock = /core clock.*?:\s*([\d.]+) GHz/.exec(out);
+  let threads = 0;
+  let fp32PeakGflops = 0;
+  for (const m of out.matchAll(/threads=(\d+)\s+fp32 FMA 256-bit:\s*([\d.]+) GFLOP\/s/g)) {
+    if (Number(m[1]) > threads) {
+      threads = Number(m[1]);
+      fp32PeakGflops = Number(m[2]);
+    }
+  }
+  if (!clock || !threads) throw new Error(`fma_peak: unexpected output:\n${out}`);
+  return { clockGhz: Number(clock[1]), threads, fp32PeakGflops };
+}
+
+/**
+ * membw prints "<name>  best X GB/s (Y ms)  median ..." lines, for 1 and 2 threads; the BEST trial
+ * is the hardware rate on a shared machine (preemption only slows a trial down).
+ * @param {string} out
+ */
+export function parseMembw(out) {
+  /** @type {Map<string, { gbs: number, ms: number }>} */
+  const best = new Map();
+  for (const m of out.matchAll(/^(.*?)\s+best\s+([\d.]+) GB\/s \(([\d.]+) ms\)/gm)) {
+    best.set(m[1].trim(), { gbs: Number(m[2]), ms: Number(m[3]) });
+  }
+  const pick = (/** @type {RegExp} */ re) => {
+    let hit;
+    let hitThreads = 0;
+    for (const [name, v] of best) {
+      const t = re.exec(name);
+      if (t && Number(t[1]) > hitThreads) {
+        hit = v;
+        hitThreads = Number(t[1]);
+      }
+    }
+    if (!hit) throw new Error(`membw: no line matching ${re} in:\n${out}`);
+    return hit;
+  };
+  return {
+    readBandwidthGBs: pick(/^read-only sum .*, (\d+) thr$/).gbs,
+    w2FusedCMs: pick(/^W2 fused C kernel, 2\^22 floats, same buffer, (\d+) thr$/).ms,
+  };
+}
+
+/** @param {string | null | undefined} text */
+function lastLine(text) {
+  return (text ?? '').trim().split('\n').pop() || '(no output)';
+}

@@ -1,0 +1,8 @@
+// The registry: every workload `pnpm bench` knows, in the order it runs them. See README.md,
+// "Adding a workload".
+import w1 from './w1-matmul.mjs';
+import w2 from './w2-elementwise.mjs';
+import w7 from './w7-tokenizers.mjs';
+
+/** @type {import('../workload').Workload[]} */
+export const WORKLOADS = [w1, w2, w7];
