@@ -17,18 +17,33 @@ import { forEachRow } from './strided.js';
 /** Rounds up to the 4-lane panel width. */
 const pad4 = (n: number): number => (n + 3) & ~3;
 
-/** A strided tensor as a contiguous row-major float64 copy. */
-function toFloat64(t: KernelTensor): Float64Array {
-  let total = 1;
-  for (const s of t.shape) total *= s;
-  const out = new Float64Array(total);
+/** Copies a strided tensor into `dst` as contiguous row-major float64 values. */
+function copyToFloat64(t: KernelTensor, dst: Float64Array): Float64Array {
   const src = arrayOf(t.buffer);
   let q = 0;
   forEachRow(t.shape, [t], (off, n, inner) => {
     const s = inner[0];
-    for (let e = 0, i = off[0]; e < n; e++, i += s) out[q++] = src[i];
+    for (let e = 0, i = off[0]; e < n; e++, i += s) dst[q++] = src[i];
   });
-  return out;
+  return dst;
+}
+
+/** The whole tensor as float64 (used for weights, which are small). */
+function toFloat64(t: KernelTensor): Float64Array {
+  let total = 1;
+  for (const s of t.shape) total *= s;
+  return copyToFloat64(t, new Float64Array(total));
+}
+
+/** Image `img` of a [N, ...] tensor, copied into `dst` as float64 (one image at a time bounds memory). */
+function imageToFloat64(t: KernelTensor, img: number, dst: Float64Array): Float64Array {
+  const view = {
+    ...t,
+    shape: t.shape.slice(1),
+    strides: t.strides.slice(1),
+    offset: t.offset + img * t.strides[0],
+  };
+  return copyToFloat64(view, dst);
 }
 
 /**
@@ -264,15 +279,16 @@ export function conv2dBackwardInput(
   const ga = arrayOf(gradIn.buffer);
   const [sn, sc, sh, sw] = gradIn.strides;
   const weightsT = packWeights(toFloat64(weight), g, true);
-  const g64 = toFloat64(gradOut);
+  const g64 = new Float64Array(g.o * g.p);
   const ldc = pad4(g.p);
   const gPanels = new Float64Array(ldc * g.og);
   const dcols = new Float64Array(pad4(g.k) * ldc);
   const img64 = new Float64Array(g.cg * g.h * g.w);
   for (let img = 0; img < g.n; img++) {
+    imageToFloat64(gradOut, img, g64);
     for (let gi = 0; gi < g.groups; gi++) {
       // gOut[o, p] as panels over positions, o shared.
-      packPanels(g64, (img * g.o + gi * g.og) * g.p, g.p, g.og, 1, g.p, gPanels);
+      packPanels(g64, gi * g.og * g.p, g.p, g.og, 1, g.p, gPanels);
       dcols.fill(0);
       gemmPanels(weightsT[gi], pad4(g.k) >> 2, gPanels, ldc >> 2, g.og, dcols, ldc);
       img64.fill(0);
@@ -298,20 +314,22 @@ export function conv2dBackwardWeight(
   const g = geometry(x, gradWeight, gradOut, p.groups);
   const wa = arrayOf(gradWeight.buffer);
   const [so, sc, sh, sw] = gradWeight.strides;
-  const g64 = toFloat64(gradOut);
+  const g64 = new Float64Array(g.o * g.p);
   const ldc = pad4(g.k);
   const gPanels = new Float64Array(pad4(g.og) * g.p);
   const cols = new Float64Array(ldc * g.p);
   const layout = columnLayout(g, false);
-  const acc = new Float64Array(pad4(g.og) * ldc);
-  for (let gi = 0; gi < g.groups; gi++) {
-    acc.fill(0);
-    for (let img = 0; img < g.n; img++) {
+  const accs = Array.from({ length: g.groups }, () => new Float64Array(pad4(g.og) * ldc));
+  for (let img = 0; img < g.n; img++) {
+    imageToFloat64(gradOut, img, g64);
+    for (let gi = 0; gi < g.groups; gi++) {
       // gOut[o, p] as panels over o, positions shared; cols as panels over k.
-      packPanels(g64, (img * g.o + gi * g.og) * g.p, g.og, g.p, g.p, 1, gPanels);
+      packPanels(g64, gi * g.og * g.p, g.og, g.p, g.p, 1, gPanels);
       im2col(x, img, gi * g.cg, g, p, layout, cols);
-      gemmPanels(gPanels, pad4(g.og) >> 2, cols, ldc >> 2, g.p, acc, ldc);
+      gemmPanels(gPanels, pad4(g.og) >> 2, cols, ldc >> 2, g.p, accs[gi], ldc);
     }
+  }
+  accs.forEach((acc, gi) => {
     for (let o = 0; o < g.og; o++) {
       let q = o * ldc;
       for (let ch = 0; ch < g.cg; ch++) {
@@ -321,5 +339,5 @@ export function conv2dBackwardWeight(
         }
       }
     }
-  }
+  });
 }
