@@ -1,6 +1,6 @@
 // Elementwise kernels: unary, binary, where, fill and the strided copy that also casts dtypes.
-// Each op gets its own row loop (made by a factory) so the JIT sees one monomorphic function call
-// per loop.
+// Each (op, dtype) gets its own copy of the row loop (specialize.ts), so the JIT sees one
+// monomorphic, inlinable callback per loop.
 import type { BinaryOp, DType, KernelTensor, UnaryOp } from '@kiln/core';
 import {
   bfloat16BitsToFloat32,
@@ -10,6 +10,7 @@ import {
 } from '@kiln/core';
 import { arrayOf, type CpuArray } from '../buffer.js';
 import { erf, gelu, geluTanh, remainder, roundHalfEven, sigmoid } from './math.js';
+import { specialize } from './specialize.js';
 import { forEachRow } from './strided.js';
 
 type Fn1 = (x: number) => number;
@@ -84,6 +85,10 @@ type Row2 = (
 
 function makeRow1(f: Fn1): Row1 {
   return (x, ix, sx, o, io, so, n) => {
+    if (sx === 1 && so === 1) {
+      for (let e = 0; e < n; e++) o[io + e] = f(x[ix + e]);
+      return;
+    }
     for (let e = 0; e < n; e++, ix += sx, io += so) o[io] = f(x[ix]);
   };
 }
@@ -99,31 +104,25 @@ function makeRow2(f: Fn2): Row2 {
       for (let e = 0; e < n; e++) o[io + e] = f(a[ia + e], bv);
       return;
     }
+    if (sa === 0 && sb === 1 && so === 1) {
+      const av = a[ia];
+      for (let e = 0; e < n; e++) o[io + e] = f(av, b[ib + e]);
+      return;
+    }
     for (let e = 0; e < n; e++, ia += sa, ib += sb, io += so) o[io] = f(a[ia], b[ib]);
   };
 }
 
-const UNARY_ROWS = Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, makeRow1(f)])) as Record<
-  UnaryOp,
-  Row1
->;
-const BINARY_ROWS = Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, makeRow2(f)])) as Record<
-  BinaryOp,
-  Row2
->;
-const INT32_ROWS = Object.fromEntries(
-  Object.entries(INT32_BINARY).map(([k, f]) => [k, makeRow2(f)]),
-) as Partial<Record<BinaryOp, Row2>>;
-
 export function unary(op: UnaryOp, x: KernelTensor, out: KernelTensor): void {
-  const row = UNARY_ROWS[op];
+  const row = specialize(`unary:${op}:${x.dtype}:${out.dtype}`, makeRow1, UNARY[op]);
   const xa = arrayOf(x.buffer);
   const oa = arrayOf(out.buffer);
   forEachRow(out.shape, [x, out], (off, n, s) => row(xa, off[0], s[0], oa, off[1], s[1], n));
 }
 
 export function binary(op: BinaryOp, a: KernelTensor, b: KernelTensor, out: KernelTensor): void {
-  const row = (a.dtype === 'int32' ? INT32_ROWS[op] : undefined) ?? BINARY_ROWS[op];
+  const f = (a.dtype === 'int32' ? INT32_BINARY[op] : undefined) ?? BINARY[op];
+  const row = specialize(`binary:${op}:${a.dtype}:${out.dtype}`, makeRow2, f);
   const aa = arrayOf(a.buffer);
   const ba = arrayOf(b.buffer);
   const oa = arrayOf(out.buffer);

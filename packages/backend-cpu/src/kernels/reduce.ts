@@ -2,6 +2,7 @@
 // walking the slice's dims as a small strided iteration. Sums accumulate in double precision.
 import type { ArgReduceOp, KernelTensor, ReduceOp } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
+import { specialize } from './specialize.js';
 import { coalesce, elementOffsets, forEachRow } from './strided.js';
 
 interface Fold {
@@ -37,10 +38,32 @@ function splitDims(x: KernelTensor, dims: readonly number[]) {
   return { keptShape, keptStrides, redShape, redStrides };
 }
 
+/** The fold over one output element's slice: a strided run, or listed offsets. Specialized per op and dtype. */
+function makeFold(init: number, step: (acc: number, v: number) => number) {
+  return (
+    xa: ArrayLike<number>,
+    xo: number,
+    n: number,
+    stride: number,
+    rel: ArrayLike<number> | null,
+  ): number => {
+    let acc = init;
+    if (rel !== null) {
+      for (let k = 0; k < rel.length; k++) acc = step(acc, xa[xo + rel[k]]);
+    } else if (stride === 1) {
+      for (let k = 0; k < n; k++) acc = step(acc, xa[xo + k]);
+    } else {
+      for (let k = 0, i = xo; k < n; k++, i += stride) acc = step(acc, xa[i]);
+    }
+    return acc;
+  };
+}
+
 export function reduce(op: ReduceOp, x: KernelTensor, dims: readonly number[], out: KernelTensor): void {
   const xa = arrayOf(x.buffer);
   const oa = arrayOf(out.buffer);
   const { init, step } = FOLDS[op];
+  const fold = specialize(`reduce:${op}:${x.dtype}`, makeFold, init, step);
   const { keptShape, keptStrides, redShape, redStrides } = splitDims(x, dims);
   const outStrides = out.strides.filter((_, d) => !dims.includes(d));
   // The slice layout is the same for every output element: coalesce it once. A slice that is one
@@ -57,19 +80,8 @@ export function reduce(op: ReduceOp, x: KernelTensor, dims: readonly number[], o
       { strides: outStrides, offset: out.offset },
     ],
     (off, n, s) => {
-      let xo = off[0];
-      let oo = off[1];
-      for (let e = 0; e < n; e++, xo += s[0], oo += s[1]) {
-        let acc = init;
-        if (rel) {
-          if (op === 'sum') for (let k = 0; k < rel.length; k++) acc += xa[xo + rel[k]];
-          else for (let k = 0; k < rel.length; k++) acc = step(acc, xa[xo + rel[k]]);
-        } else if (op === 'sum') {
-          for (let k = 0, i = xo; k < runLength; k++, i += runStride) acc += xa[i];
-        } else {
-          for (let k = 0, i = xo; k < runLength; k++, i += runStride) acc = step(acc, xa[i]);
-        }
-        oa[oo] = acc;
+      for (let e = 0, xo = off[0], oo = off[1]; e < n; e++, xo += s[0], oo += s[1]) {
+        oa[oo] = fold(xa, xo, runLength, runStride, rel);
       }
     },
   );
