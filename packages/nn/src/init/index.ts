@@ -1,0 +1,2 @@
+// nn.init.
+export * from './init.js';
