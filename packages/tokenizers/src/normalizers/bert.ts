@@ -33,7 +33,8 @@ export class BertNormalizer implements Normalizer {
     const { cleanText, handleChineseChars, lowercase } = this;
     // One pass doing the four steps per character gives the same result as HF's four passes,
     // because each step maps a character to characters the later steps treat independently.
-    ns.mapChars((ch) => {
+    ns.mapChars(
+      (ch) => {
       const c = ch.charCodeAt(0);
       if (c < 128 && c !== 0 && c >= 32 && c !== 127) return lowercase ? ch.toLowerCase() : ch;
       if (cleanText) {
@@ -44,7 +45,16 @@ export class BertNormalizer implements Normalizer {
       let out = strip ? stripAccentsChar(ch) : ch;
       if (lowercase) out = lowercaseOf(out);
       return out;
-    });
+      },
+      // Printable ASCII and \t \n \r: lowercasing and whitespace cleaning keep lengths.
+      { pattern: ASCII_RUN, map: (run) => this.asciiRun(run) },
+    );
+  }
+
+  private asciiRun(run: string): string {
+    let out = this.lowercase ? run.toLowerCase() : run;
+    if (this.cleanText) out = out.replace(ASCII_SPACE, ' ');
+    return out;
   }
 
   toJSON(): JsonObject {
@@ -57,6 +67,9 @@ export class BertNormalizer implements Normalizer {
     };
   }
 }
+
+const ASCII_RUN = /[\x20-\x7e\t\n\r]+/g;
+const ASCII_SPACE = /[\t\n\r]/g;
 
 function lowercaseOf(s: string): string {
   let out = '';

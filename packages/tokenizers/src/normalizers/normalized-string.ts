@@ -77,28 +77,74 @@ export class NormalizedString {
    * Rewrites the text character by character (code points). Every unit of a replacement inherits
    * the original range of the character it replaces; an empty replacement deletes the character.
    */
-  mapChars(fn: (ch: string) => string): this {
+  mapChars(fn: (ch: string) => string, bulk?: BulkRewrite): this {
     const s = this.text;
-    let out = '';
+    // First pass without alignment work: most rewrites (ASCII lowercasing, space for tab) keep
+    // every character's length, and then the alignment is unchanged. `bulk` rewrites whole runs
+    // of characters it declares length-preserving, saving a call per character.
+    const parts: string[] = [];
     let changed = false;
+    let sameShape = true;
+    const perChar = (from: number, to: number): void => {
+      for (let i = from; i < to; ) {
+        const c = s.charCodeAt(i);
+        const units = c >= 0xd800 && c <= 0xdbff && i + 1 < to && isLowSurrogate(s.charCodeAt(i + 1)) ? 2 : 1;
+        const ch = units === 1 ? s[i] : s.slice(i, i + 2);
+        const rep = fn(ch);
+        if (rep !== ch) {
+          changed = true;
+          if (rep.length !== units) sameShape = false;
+        }
+        parts.push(rep);
+        i += units;
+      }
+    };
+    if (bulk === undefined) perChar(0, s.length);
+    else {
+      let last = 0;
+      bulk.pattern.lastIndex = 0;
+      for (let m = bulk.pattern.exec(s); m !== null; m = bulk.pattern.exec(s)) {
+        perChar(last, m.index);
+        const rep = bulk.map(m[0]);
+        if (rep !== m[0]) changed = true;
+        parts.push(rep);
+        last = m.index + m[0].length;
+      }
+      perChar(last, s.length);
+    }
+    if (!changed) return this;
+    if (sameShape) {
+      this.text = parts.join('');
+      return this;
+    }
+    // Alignment pass: only reached when some rewrite changed a length, so bulk runs are walked
+    // per character again (they map unit i to unit i).
     const align = this.materializeAlign();
     const next: number[] = [];
-    for (let i = 0; i < s.length; ) {
-      const c = s.charCodeAt(i);
-      const units = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && isLowSurrogate(s.charCodeAt(i + 1)) ? 2 : 1;
-      const ch = units === 1 ? s[i] : s.slice(i, i + 2);
-      const rep = fn(ch);
-      if (rep !== ch) changed = true;
-      const os = align[2 * i];
-      const oe = align[2 * (i + units - 1) + 1];
-      for (let k = 0; k < rep.length; k++) next.push(os, oe);
-      out += rep;
-      i += units;
+    const push = (from: number, to: number): void => {
+      for (let i = from; i < to; ) {
+        const c = s.charCodeAt(i);
+        const units = c >= 0xd800 && c <= 0xdbff && i + 1 < to && isLowSurrogate(s.charCodeAt(i + 1)) ? 2 : 1;
+        const rep = fn(units === 1 ? s[i] : s.slice(i, i + 2));
+        const os = align[2 * i];
+        const oe = align[2 * (i + units - 1) + 1];
+        for (let u = 0; u < rep.length; u++) next.push(os, oe);
+        i += units;
+      }
+    };
+    if (bulk === undefined) push(0, s.length);
+    else {
+      let last = 0;
+      bulk.pattern.lastIndex = 0;
+      for (let m = bulk.pattern.exec(s); m !== null; m = bulk.pattern.exec(s)) {
+        push(last, m.index);
+        for (let k = m.index; k < m.index + m[0].length; k++) next.push(align[2 * k], align[2 * k + 1]);
+        last = m.index + m[0].length;
+      }
+      push(last, s.length);
     }
-    if (changed) {
-      this.text = out;
-      this.align = Int32Array.from(next);
-    }
+    this.text = parts.join('');
+    this.align = Int32Array.from(next);
     return this;
   }
 
@@ -215,6 +261,12 @@ function alignCluster(cluster: string, rep: string, start: number, align: Int32A
     }
     for (let k = 0; k < ch.length; k++) next.push(range[0], range[1]);
   }
+}
+
+/** A fast path for `mapChars`: runs matching `pattern` (global) are rewritten whole by `map`, which must keep their length. */
+export interface BulkRewrite {
+  readonly pattern: RegExp;
+  readonly map: (run: string) => string;
 }
 
 function isLowSurrogate(c: number): boolean {

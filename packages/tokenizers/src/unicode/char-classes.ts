@@ -26,10 +26,14 @@ export function isWhitespace(ch: string): boolean {
 }
 
 export function isPunctuation(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
   return PUNCTUATION.test(ch);
 }
 
 export function isNumeric(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return c >= 48 && c <= 57;
   return NUMERIC.test(ch);
 }
 
