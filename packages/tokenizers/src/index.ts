@@ -57,6 +57,7 @@ export type { BPEOptions } from './models/bpe.js';
 export { WordPieceModel } from './models/wordpiece.js';
 export type { WordPieceOptions } from './models/wordpiece.js';
 export { WordLevelModel } from './models/word-level.js';
+export { UnigramModel } from './models/unigram.js';
 
 export type { PostProcessor } from './post-processors/post-processor.js';
 export { TemplateProcessing } from './post-processors/template.js';

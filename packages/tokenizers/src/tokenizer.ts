@@ -399,14 +399,16 @@ export class Tokenizer {
   /** One input through added tokens, normalizer, pre-tokenizer and model (no special tokens). */
   private encodeSequence(text: string, typeId: number): Encoding {
     const sink = new TokenSink(text.length >> 2);
-    const matchedText = new Map<number, string>();
+    /** Tokens whose string is not their vocabulary entry, by position. */
+    const tokenText = new Map<number, string>();
+    const table = this.idToTokenTable();
     const fast = this.usesByteLevelFastPath;
     for (const piece of this.addedVocabulary.extractAndNormalize(text, this.normalizer)) {
       const ns = piece.ns;
       if (piece.token !== null) {
         const [s, e] = ns.originalRange(0, ns.length);
         // HF's token string is the matched text, stripped whitespace (lstrip/rstrip) included.
-        if (ns.normalized !== piece.token.content) matchedText.set(sink.length, ns.normalized);
+        if (ns.normalized !== piece.token.content) tokenText.set(sink.length, ns.normalized);
         sink.push(piece.token.id, s, e);
         continue;
       }
@@ -419,19 +421,20 @@ export class Tokenizer {
       for (const w of words) {
         for (const t of this.model.tokenize(w.normalized)) {
           const [s, e] = w.originalRange(t.start, t.end);
+          // A model may name a token other than by its vocabulary entry (Unigram's unknown text).
+          if (t.value !== table[t.id]) tokenText.set(sink.length, t.value);
           sink.push(t.id, s, e);
         }
       }
     }
     const n = sink.length;
     const ids = sink.ids.slice(0, n);
-    const table = this.idToTokenTable();
     return new Encoding({
       ids,
       typeIds: new Int32Array(n).fill(typeId),
       tokens: () => {
         const tokens = Array.from(ids, (id) => table[id]);
-        for (const [i, t] of matchedText) tokens[i] = t;
+        for (const [i, t] of tokenText) tokens[i] = t;
         return tokens;
       },
       offsets: sink.offsets.slice(0, 2 * n),

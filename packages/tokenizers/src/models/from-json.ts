@@ -2,6 +2,7 @@ import { TokenizerFileError } from '../io/errors.js';
 import { JsonReader, type JsonValue } from '../io/json.js';
 import { BPEModel, parseMerge } from './bpe.js';
 import type { Model } from './model.js';
+import { UnigramModel } from './unigram.js';
 import { WordLevelModel } from './word-level.js';
 import { WordPieceModel } from './wordpiece.js';
 
@@ -51,7 +52,20 @@ export function modelFromJSON(value: JsonValue, file: string, path = 'model'): M
       });
     case 'WordLevel':
       return new WordLevelModel(vocabFromJSON(r, 'vocab'), r.string('unk_token', '<unk>'));
+    case 'Unigram': {
+      const pieces = r.array('vocab').map((entry, i): [string, number] => {
+        if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && typeof entry[1] === 'number') {
+          return [entry[0], entry[1]];
+        }
+        return r.fail(`vocab[${i}] must be a [piece, score] pair`);
+      });
+      try {
+        return new UnigramModel(pieces, r.optNumber('unk_id'), r.bool('byte_fallback', false));
+      } catch (err) {
+        return r.fail((err as Error).message);
+      }
+    }
     default:
-      return r.fail(`unsupported model type "${type}" (supported: BPE, WordPiece, WordLevel)`);
+      return r.fail(`unsupported model type "${type}" (supported: BPE, WordPiece, WordLevel, Unigram)`);
   }
 }
