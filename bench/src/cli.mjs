@@ -101,7 +101,7 @@ async function torchOfThisRun(wanted, policy) {
     return { session, record: { ...found.peer, ...info } };
   } catch (e) {
     session.close();
-    const why = e instanceof Error ? e.message : String(e);
+    const why = `${e instanceof Error ? e.message : String(e)} (run bench/setup-peers.sh)`;
     console.log(`PyTorch: SKIPPED - ${why}`);
     return { session: null, record: { skipped: why } };
   }

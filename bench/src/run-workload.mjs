@@ -103,6 +103,7 @@ function tabulate(w, records, torchLabel, limits) {
       kiln: k,
       torch: t,
       speedRatio: ok(k) && ok(t) ? t.medianMs / k.medianMs : null,
+      speedRatioOfMins: ok(k) && ok(t) ? t.minMs / k.minMs : null,
       limits: w.limits(limits, r.params).map((l) => ({
         label: l.label,
         value: l.value,
@@ -120,6 +121,7 @@ function derived(r) {
     kilnFigure: ok(r.kiln) ? r.kiln.figure : null,
     torchFigure: ok(r.torch) ? r.torch.figure : null,
     speedRatio: r.speedRatio,
+    speedRatioOfMins: r.speedRatioOfMins,
     limits: r.limits,
   };
 }
