@@ -603,11 +603,11 @@ function tolFor(dtype: DType, c: OpCase): Tol {
 
 // ------------------------------------------------------------------------------------------ running a case
 
-function runCase(c: OpCase, v: Variant, knownBug = false): void {
+function runCase(c: OpCase, v: Variant): void {
   const impl = OPS[c.op];
   if (!impl) throw new Error(`no Kiln implementation registered for fixture op '${c.op}'`);
   const args = decodeArgs(c.args);
-  current = knownBug ? '' : `${c.op}: ${c.name} [${v.label}]`;
+  current = `${c.op}: ${c.name} [${v.label}]`;
   k.tidy(() => {
     const inputs = c.inputs.map((spec) =>
       buildTensor(spec, variantDtype(spec.dtype, v), inputLayout(spec, v)),
@@ -664,147 +664,6 @@ function variantsOf(c: OpCase): Variant[] {
   return out;
 }
 
-// ------------------------------------------------------------------------------------------ known bugs
-
-/**
- * Cases where Kiln disagrees with PyTorch: bugs in core or backend-cpu, reported rather than fixed
- * here. Their tests run as `it.fails`, so the failing assertion stays visible and the test turns red
- * once the bug is fixed (then delete the entry). `variants` limits an entry to some variant labels;
- * error cases have the label 'error'.
- */
-interface KnownBug {
-  op: string;
-  name: RegExp;
-  variants?: RegExp;
-  bug: string;
-}
-
-const KNOWN_BUGS: KnownBug[] = [
-  // creation.ts linspace: the "second half from `end`" loop has half = floor(1 / 2) = 0, so the only
-  // element is `end`; PyTorch fills start when steps == 1.
-  {
-    op: 'linspace',
-    name: /one step is start/,
-    bug: 'linspace(start, end, 1) gives [end], PyTorch gives [start]',
-  },
-  // creation.ts full: dtype defaults to float32 for every number; PyTorch infers int64 (Kiln: int32)
-  // from an integer fill value (zeros/ones must keep float32, so they should pass their dtype).
-  {
-    op: 'full',
-    name: /integer value/,
-    bug: 'full(shape, 7) is float32, PyTorch infers the default integer dtype',
-  },
-  // backend-cpu elementwise.ts sign: NaN is passed through; torch 1.13 computes (0 < x) - (x < 0) = 0.
-  { op: 'sign', name: /specials/, bug: 'sign(NaN) is NaN, PyTorch gives 0' },
-  // add on bool tensors: the add kernel writes 1 + 1 = 2 into bool storage (a corrupt bool that reads
-  // back as 2 and is not eq(true)); PyTorch's add on bool is a logical or.
-  {
-    op: 'add',
-    name: /bool tensor \+ bool scalar|^add\(bool, bool\)/,
-    bug: 'add of bool tensors stores 2 in a bool tensor',
-  },
-  // inplace.ts binaryInplace: the out-of-place op saves `self` for backward, then commit() overwrites
-  // self and bumps its version, so backward raises "modified by an inplace operation"; PyTorch
-  // differentiates x.clone().mul_(y) (it saves the original self). Fix: under grad mode compute from a
-  // clone of self (or save the operands before the write).
-  {
-    op: 'mul_',
-    name: /^mul_ tensor$/,
-    bug: 'backward through mul_ raises "modified by an inplace operation"',
-  },
-  { op: 'div_', name: /./, bug: 'backward through div_ raises "modified by an inplace operation"' },
-  { op: 'clamp_', name: /./, bug: 'backward through clamp_ raises "modified by an inplace operation"' },
-  // inplace.ts commit()/copy_: an in-place write through a view (b.select(0, 1).mul_(2.5),
-  // b.narrow(0, 1, 2).copy_(y)) changes the base's values but only the view takes the new gradFn;
-  // the base keeps its old history, so gradients through the base are silently wrong (the write is
-  // ignored, and copy_'s source gets no gradient). PyTorch rebases the base's history (CopySlices)
-  // and regenerates the view's. Fix: views remember their base and how they were taken (slice,
-  // select, ... already build `viewOf` for their backward); an in-place op on a view that needs
-  // grad gives the base a node that routes the view region's gradient through the new history.
-  {
-    op: 'mul_',
-    name: /selected row/,
-    bug: 'in-place write through a view is not seen by the base tensor in autograd (wrong gradient)',
-  },
-  {
-    op: 'copy_',
-    name: /narrowed view/,
-    bug: 'in-place write through a view is not seen by the base tensor in autograd (wrong gradient)',
-  },
-  // inplace.ts fill_: on a tensor with history it sets gradFn = null, so the result no longer requires
-  // grad; PyTorch keeps it in the graph with a zero gradient (FillBackward), so grad() works.
-  { op: 'zero_', name: /./, bug: 'zero_ on a graph tensor drops it from the graph (PyTorch: zero gradient)' },
-  { op: 'fill_', name: /./, bug: 'fill_ on a graph tensor drops it from the graph (PyTorch: zero gradient)' },
-  // reduction.ts norm for p not in {1, 2, inf}: the composite pow(sum(|x|^p), 1/p) has an infinite
-  // derivative at a zero norm (inf * 0 = NaN); PyTorch's norm backward masks norm == 0 to 0.
-  {
-    op: 'norm',
-    name: /p=3 (of a zero vector|along dim with a zero row)/,
-    bug: 'norm(p=3) gradient is NaN at a zero vector',
-  },
-  // elementwise.ts pow backward with a scalar exponent: `sub(y, 1)` of two JS numbers becomes a 0-d
-  // float32 tensor, so y - 1 is rounded to float32 (1/3 - 1 -> -0.6666666269) and float64 gradients
-  // are off by ~1e-7 relative. Fix: compute y - 1 in JS when y is a number.
-  {
-    op: 'norm',
-    name: /^norm p=3 (all|dim|dims)/,
-    variants: /^(?!float32)/,
-    bug: 'pow backward rounds a scalar exponent to float32',
-  },
-  {
-    op: 'pow',
-    name: /0\.3/,
-    variants: /^(?!float32)/,
-    bug: 'pow backward rounds a scalar exponent to float32',
-  },
-  // reduction.ts std: sqrt's backward g / (2 * std) is inf at std == 0 and inf * 0 = NaN; PyTorch's
-  // std_backward masks std == 0 to a zero gradient.
-  { op: 'std', name: /constant values/, bug: 'std gradient is NaN where std is 0 (PyTorch: 0)' },
-  // linalg.ts einsum rejects '...' ("ellipsis is not supported"); torch.einsum broadcasts it. A gap in
-  // a contract op rather than a wrong answer.
-  { op: 'einsum', name: /ellipsis/, bug: "einsum does not support '...' (ellipsis)" },
-  // linalg.ts matmul: 1-D x 1-D goes to dot(), whose size check names 'dot', not the op called.
-  {
-    op: 'matmul',
-    name: /1-D \[3\] and \[4\]/,
-    variants: /^error$/,
-    bug: "matmul's 1-D size mismatch error names 'dot'",
-  },
-  // backend-cpu indexing.ts checkIndex wraps negative indices Python-style; PyTorch's gather,
-  // scatter_add and index_select reject them ("index -1 is out of bounds").
-  {
-    op: 'gather',
-    name: /negative index/,
-    variants: /^error$/,
-    bug: 'gather accepts a negative index (wraps it); PyTorch raises',
-  },
-  // creation.ts tensor(): all-integer data is int32 even when it does not fit, and the int32 store
-  // wraps 3000000000 to -1294967296. PyTorch keeps it exact (int64); Kiln should infer int64 when a
-  // value is outside the int32 range (or throw), never wrap silently.
-  { op: 'tensor', name: /beyond int32/, bug: 'tensor([3000000000]) silently wraps to int32 -1294967296' },
-  // elementwise.ts pow on integer tensors: a negative integer exponent gives 2 ** -1 = 0.5 truncated
-  // to 0; PyTorch raises "Integers to negative integer powers are not allowed."
-  {
-    op: 'pow',
-    name: /negative integer/,
-    variants: /^error$/,
-    bug: 'int32 pow with a negative exponent silently truncates to 0; PyTorch raises',
-  },
-  // linalg.ts bmmCore promotes mixed operand dtypes; torch.matmul/mm/bmm require equal dtypes and
-  // raise. A deliberate leniency, perhaps; listed so the choice is made knowingly (and documented).
-  {
-    op: 'matmul',
-    name: /float32 and float64/,
-    variants: /^error$/,
-    bug: 'matmul(float32, float64) promotes; PyTorch raises',
-  },
-];
-
-function knownBug(op: string, name: string, variant: string): string | undefined {
-  return KNOWN_BUGS.find((b) => b.op === op && b.name.test(name) && (!b.variants || b.variants.test(variant)))
-    ?.bug;
-}
-
 // ------------------------------------------------------------------------------------------ the suites
 
 const GROUPS = ['creation', 'shape', 'elementwise', 'reduction', 'linalg', 'indexing', 'promotion'] as const;
@@ -816,10 +675,7 @@ for (const group of GROUPS) {
     describe.each(ops)('%s', (op) => {
       for (const c of fixture.cases.filter((x) => x.op === op)) {
         for (const v of variantsOf(c)) {
-          const name = `${c.name} [${v.label}]`;
-          const bug = knownBug(c.op, c.name, v.label);
-          if (bug) it.fails(`${name} -- KNOWN BUG: ${bug}`, () => runCase(c, v, true));
-          else it(name, () => runCase(c, v));
+          it(`${c.name} [${v.label}]`, () => runCase(c, v));
         }
       }
     });
@@ -876,9 +732,7 @@ describe('PyTorch parity: errors (PyTorch raises, so must Kiln, naming the op)',
           });
         expect(run, `torch: ${c.torch}`).toThrow(c.op);
       };
-      const bug = knownBug(c.op, c.name, 'error');
-      if (bug) it.fails(`${c.name} -- KNOWN BUG: ${bug}`, test);
-      else it(`${c.name} (torch: ${c.torch})`, test);
+      it(`${c.name} (torch: ${c.torch})`, test);
     }
   });
 });

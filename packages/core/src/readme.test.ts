@@ -10,17 +10,23 @@ const readmePath = join(import.meta.dirname, '..', 'README.md');
 const BEGIN = '<!-- op-table:begin (generated from src/testing/opdb.ts by src/readme.test.ts) -->';
 const END = '<!-- op-table:end -->';
 
-/** Backends whose test files run the conformance suite, and on which device. */
-function conformingBackends(): string[] {
-  const devices: string[] = [];
+/**
+ * Devices whose backend tests run the conformance suite, each with the filter it passes (a regex
+ * literal `filter: /.../`), so the table shows what each backend really runs.
+ */
+function conformingBackends(): Map<string, RegExp | null> {
+  const devices = new Map<string, RegExp | null>();
   for (const dir of readdirSync(packagesDir)
     .filter((d) => d.startsWith('backend-'))
     .sort()) {
     const src = join(packagesDir, dir, 'src');
     if (!existsSync(src)) continue;
     for (const f of readdirSync(src).filter((n) => n.endsWith('.test.ts'))) {
-      const m = /runConformanceSuite\('([^']+)'/.exec(readFileSync(join(src, f), 'utf8'));
-      if (m && !devices.includes(m[1])) devices.push(m[1]);
+      const text = readFileSync(join(src, f), 'utf8');
+      const m = /runConformanceSuite\('([^']+)'(?:,\s*\{[^}]*filter:\s*\/((?:\\.|[^/])+)\/([a-z]*))?/.exec(
+        text,
+      );
+      if (m && !devices.has(m[1])) devices.set(m[1], m[2] ? new RegExp(m[2], m[3]) : null);
     }
   }
   return devices;
@@ -32,7 +38,12 @@ function table(): string {
   const head = `| family | conformance entries (forward + gradient, float32 vs float64 reference) | ${all.join(' | ')} |`;
   const rule = `|---|---|${all.map(() => ':-:').join('|')}|`;
   const rows = Object.entries(OP_GROUPS).map(([family, ops]) => {
-    const marks = all.map((d) => (devices.includes(d) ? '✓' : '—'));
+    const marks = all.map((d) => {
+      if (!devices.has(d)) return '—';
+      const filter = devices.get(d);
+      const covered = ops.filter((o) => !filter || filter.test(o.name)).length;
+      return covered === ops.length ? '✓' : `${covered}/${ops.length}`;
+    });
     return `| ${family} | ${ops.map((o) => `\`${o.name}\``).join(' ')} | ${marks.join(' | ')} |`;
   });
   return [BEGIN, head, rule, ...rows, END].join('\n');

@@ -34,7 +34,8 @@ const UNARY: Record<UnaryOp, Fn1> = {
   geluTanh,
   silu: (x) => x * sigmoid(x),
   erf,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x),
+  // torch.sign is (0 < x) - (x < 0): NaN gives 0.
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
   floor: Math.floor,
   ceil: Math.ceil,
   round: roundHalfEven,

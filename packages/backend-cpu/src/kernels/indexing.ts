@@ -4,11 +4,11 @@ import type { KernelTensor } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
 import { forEachRow } from './strided.js';
 
+/** Indices must lie in [0, size): PyTorch's gather/scatter/index ops reject negative ones too. */
 function checkIndex(op: string, i: number, size: number): number {
-  const j = i < 0 ? i + size : i;
-  if (j < 0 || j >= size || !Number.isInteger(j))
+  if (!(i >= 0 && i < size))
     throw new RangeError(`${op}: index ${i} is out of bounds for dimension with size ${size}`);
-  return j;
+  return i;
 }
 
 /** Iterates over `index`'s elements with the matching offsets into `other` (dim `dim` zeroed) and `out`. */

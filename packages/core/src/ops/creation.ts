@@ -119,7 +119,10 @@ export function tensor(data: TensorData, opts?: TensorOptions): Tensor {
   if (dtype === undefined) {
     const leaf = firstLeaf(data);
     if (typeof leaf === 'boolean') dtype = 'bool';
-    else dtype = flat.every(Number.isInteger) && flat.length > 0 ? DEFAULT_INT : DEFAULT_FLOAT;
+    else if (flat.length > 0 && flat.every(Number.isInteger)) {
+      // Integers that do not fit int32 are int64 (never wrapped silently).
+      dtype = flat.every((v) => v >= -2147483648 && v <= 2147483647) ? DEFAULT_INT : 'int64';
+    } else dtype = DEFAULT_FLOAT;
   }
   return finish(fromHost(flat, shape, assertDType('tensor', dtype), device), opts);
 }
@@ -145,7 +148,10 @@ function checkShape(op: string, shape: readonly number[]): number[] {
 
 export function full(shape: ShapeArg, value: number | boolean, opts?: TensorOptions): Tensor {
   const s = checkShape('full', typeof shape === 'number' ? [shape] : shape);
-  const dtype = opts?.dtype ?? (typeof value === 'boolean' ? 'bool' : DEFAULT_FLOAT);
+  // As torch.full: the fill value decides the dtype (bool, integer or float).
+  const dtype =
+    opts?.dtype ??
+    (typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? DEFAULT_INT : DEFAULT_FLOAT);
   const device = resolveDevice(opts?.device);
   const t = emptyTensor(s, dtype, device);
   backendFor(device).fill(t.kernel, Number(value));
@@ -153,16 +159,16 @@ export function full(shape: ShapeArg, value: number | boolean, opts?: TensorOpti
 }
 
 export function zeros(shape: ShapeArg, opts?: TensorOptions): Tensor {
-  return full(shape, 0, opts);
+  return full(shape, 0, { ...opts, dtype: opts?.dtype ?? DEFAULT_FLOAT });
 }
 
 export function ones(shape: ShapeArg, opts?: TensorOptions): Tensor {
-  return full(shape, 1, opts);
+  return full(shape, 1, { ...opts, dtype: opts?.dtype ?? DEFAULT_FLOAT });
 }
 
 /** Uninitialised memory in PyTorch; here zero-filled, so it is never read uninitialised. */
 export function empty(shape: ShapeArg, opts?: TensorOptions): Tensor {
-  return full(shape, 0, opts);
+  return zeros(shape, opts);
 }
 
 function likeOptions(t: Tensor, opts?: TensorOptions): TensorOptions {
@@ -209,6 +215,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   // PyTorch fills the second half backwards from `end` so both endpoints are exact.
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) values[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  if (steps === 1) values[0] = start;
   return finish(fromHost(values, [steps], opts?.dtype ?? DEFAULT_FLOAT, resolveDevice(opts?.device)), opts);
 }
 

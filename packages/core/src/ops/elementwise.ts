@@ -46,6 +46,8 @@ export function binaryForward(
   const promoted = resultType([operandInfo(a), operandInfo(b)]);
   const compute = computeOverride ?? (kind === 'float' ? toFloating(promoted) : promoted);
   const backend = requireCompute(name, device, compute);
+  // Arithmetic on bools stays boolean, as in PyTorch: + and max are "or", * and min are "and".
+  const kernelOp = compute === 'bool' && kind !== 'compare' ? (BOOL_ARITHMETIC[op] ?? op) : op;
   const temps: Tensor[] = [];
   const prep = (x: Operand): Tensor => {
     const t = isTensorOperand(x) ? castTo(x, compute) : scalarTensor(x, compute, device);
@@ -56,10 +58,17 @@ export function binaryForward(
   const tb = prep(b);
   const shape = broadcastShapes(name, ta.shape, tb.shape);
   const out = emptyTensor(shape, kind === 'compare' ? 'bool' : compute, device);
-  backend.binary(op, broadcastKernel(ta, shape), broadcastKernel(tb, shape), out.kernel);
+  backend.binary(kernelOp, broadcastKernel(ta, shape), broadcastKernel(tb, shape), out.kernel);
   for (const t of temps) t.dispose();
   return out;
 }
+
+const BOOL_ARITHMETIC: Partial<Record<BinaryOp, BinaryOp>> = {
+  add: 'logicalOr',
+  maximum: 'logicalOr',
+  mul: 'logicalAnd',
+  minimum: 'logicalAnd',
+};
 
 /** Runs a unary kernel on `x` converted to `compute` (floating ops promote integer inputs). */
 export function unaryForward(
@@ -161,11 +170,27 @@ export function div(a: Operand, b: Operand): Tensor {
 }
 
 export function pow(a: Operand, b: Operand): Tensor {
+  if (isTensorOperand(a) && !isFloating(a.dtype) && typeof b === 'number' && Number.isInteger(b) && b < 0) {
+    throw new RangeError('pow: Integers to negative integer powers are not allowed.');
+  }
   const out = binaryForward('pow', 'pow', 'arith', a, b);
+  if (!isTensorOperand(b)) {
+    // A JS-number exponent stays a double in the rule (y - 1 computed in JS, not as a float32 tensor).
+    const y = Number(b);
+    return record(
+      'PowBackward',
+      out,
+      [tensorOrNull(a)],
+      (g, [x]) => [y === 0 ? zerosLike(g) : mul(mul(g, y), pow(x, y - 1))],
+      {
+        save: isTensorOperand(a) ? [a] : [],
+      },
+    );
+  }
   return record(
     'PowBackward',
     out,
-    [tensorOrNull(a), tensorOrNull(b)],
+    [tensorOrNull(a), b],
     (g, s, result) => {
       const [x, y] = unpackOperands(a, b, s);
       // d(x^y)/dx = y * x^(y-1); PyTorch masks the y == 0 case to 0.
@@ -173,19 +198,11 @@ export function pow(a: Operand, b: Operand): Tensor {
         ? reduceTo(where(eq(y, 0), 0, mul(mul(g, y), pow(x, sub(y, 1)))), a)
         : null;
       // d(x^y)/dy = x^y * log(x), defined as 0 where x == 0 and y >= 0.
-      const gb = isTensorOperand(b)
-        ? reduceTo(
-            where(
-              logicalAnd(eq(x, 0), ge(y, 0)),
-              0,
-              mul(mul(g, result!), isTensorOperand(x) ? log(x) : Math.log(Number(x))),
-            ),
-            b,
-          )
-        : null;
+      const logX = isTensorOperand(x) ? log(x) : Math.log(Number(x));
+      const gb = reduceTo(where(logicalAnd(eq(x, 0), ge(y, 0)), 0, mul(mul(g, result!), logX)), b);
       return [ga, gb];
     },
-    { save: [a, b].filter(isTensorOperand), saveOutput: isTensorOperand(b) },
+    { save: [a, b].filter(isTensorOperand), saveOutput: true },
   );
 }
 

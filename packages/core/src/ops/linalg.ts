@@ -1,27 +1,27 @@
 // Matrix products. Everything reduces to one batched kernel, [B, M, K] x [B, K, N], fed strided
 // views: transposes and broadcast batches are strides, never copies where a view will do.
 import { record } from '../autograd/record.js';
-import { castTo, commonDevice, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
-import { promoteTypes } from '../dtype/dtype.js';
+import { commonDevice, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
 import { broadcastShapes, formatShape, numel } from '../shape/shape.js';
 import { composite } from '../tensor/memory.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
 import { ge, le, mul, sub, where } from './elementwise.js';
 import { sum } from './reduction.js';
-import { cat, expand, permute, reshape, squeeze, transpose, unsqueeze } from './shape.js';
+import { cat, expand, makeView, permute, reshape, squeeze, transpose, unsqueeze } from './shape.js';
 
 /** The batched core: a [B, M, K] and b [B, K, N] (same B) -> [B, M, N]. */
 function bmmCore(a: Tensor, b: Tensor): Tensor {
-  const dtype = promoteTypes(a.dtype, b.dtype);
+  if (a.dtype !== b.dtype) {
+    // As torch.matmul: no implicit promotion between operands of a matrix product.
+    throw new TypeError(
+      `matmul: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`,
+    );
+  }
   const device = commonDevice('matmul', [a, b]);
-  const backend = requireCompute('matmul', device, dtype);
-  const ac = castTo(a, dtype);
-  const bc = castTo(b, dtype);
-  const out = emptyTensor([a.shape[0], a.shape[1], b.shape[2]], dtype, device);
-  backend.matmul(ac.kernel, bc.kernel, out.kernel);
-  if (ac !== a) ac.dispose();
-  if (bc !== b) bc.dispose();
+  const backend = requireCompute('matmul', device, a.dtype);
+  const out = emptyTensor([a.shape[0], a.shape[1], b.shape[2]], a.dtype, device);
+  backend.matmul(a.kernel, b.kernel, out.kernel);
   return record(
     'BmmBackward',
     out,
@@ -46,7 +46,10 @@ function matmulImpl(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new Error(`matmul: both arguments need to be at least 1D, but they are ${a.ndim}D and ${b.ndim}D`);
   }
-  if (a.ndim === 1 && b.ndim === 1) return dot(a, b);
+  if (a.ndim === 1 && b.ndim === 1) {
+    if (a.shape[0] !== b.shape[0]) throw mismatch('matmul', a, b, a.shape[0], b.shape[0]);
+    return dot(a, b);
+  }
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a;
   const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b;
   const [m, k] = a2.shape.slice(-2);
@@ -114,11 +117,12 @@ export function diagonal(x: Tensor, offset = 0): Tensor {
   const cols = Math.max(offset, 0);
   const rs = x.strides[x.ndim - 2];
   const cs = x.strides[x.ndim - 1];
-  const view = new Tensor(
-    x.storage,
+  const view = makeView(
+    x,
     [...x.shape.slice(0, -2), len],
     [...x.strides.slice(0, -2), rs + cs],
     x.offset + (len > 0 ? rows * rs + cols * cs : 0),
+    (b) => diagonal(b, offset),
   );
   const inShape = x.shape;
   return record('DiagonalBackward', view, [x], (g) => [diagEmbed(g, inShape, offset)]);
@@ -203,8 +207,7 @@ export function einsum(equation: string, ...operands: Tensor[]): Tensor {
 }
 
 function einsumImpl(equation: string, ...operands: Tensor[]): Tensor {
-  const eq = equation.replace(/\s+/g, '');
-  const [lhs, rhsGiven] = eq.split('->');
+  const [lhs, rhsGiven] = expandEllipsis(equation.replace(/\s+/g, ''), operands);
   const inputs = lhs.split(',');
   if (inputs.length !== operands.length) {
     throw new Error(
@@ -214,7 +217,7 @@ function einsumImpl(equation: string, ...operands: Tensor[]): Tensor {
   inputs.forEach((s, i) => {
     if (s.length !== operands[i].ndim || !/^[a-zA-Z]*$/.test(s)) {
       throw new Error(
-        `einsum: subscripts '${s}' do not match operand ${i} of shape ${formatShape(operands[i].shape)} (ellipsis is not supported)`,
+        `einsum: subscripts '${s}' do not match operand ${i} of shape ${formatShape(operands[i].shape)} `,
       );
     }
   });
@@ -260,6 +263,34 @@ function einsumImpl(equation: string, ...operands: Tensor[]): Tensor {
     [...rhs].map((ch) => remaining.indexOf(ch)),
   );
   return out;
+}
+
+/**
+ * Rewrites '...' as explicit subscripts: the broadcast dims each operand's ellipsis covers get
+ * letters not used elsewhere, aligned from the right as broadcasting aligns them. Without an
+ * explicit output, the ellipsis dims lead the output (torch.einsum's implicit mode).
+ */
+function expandEllipsis(eq: string, operands: readonly Tensor[]): [string, string | undefined] {
+  const [lhs, rhs] = eq.split('->');
+  if (!eq.includes('...')) return [lhs, rhs];
+  const used = new Set(eq.replace(/[^a-zA-Z]/g, ''));
+  const free = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'].filter((c) => !used.has(c));
+  const parts = lhs.split(',');
+  const spans = parts.map((p, i) => (p.includes('...') ? (operands[i]?.ndim ?? 0) - (p.length - 3) : 0));
+  const widest = Math.max(0, ...spans);
+  if (widest > free.length) throw new Error(`einsum: too many broadcast dims in '${eq}'`);
+  const letters = free.slice(0, widest);
+  const expanded = parts.map((p, i) => p.replace('...', letters.slice(widest - spans[i]).join('')));
+  let out = rhs;
+  if (out === undefined) {
+    const counts = new Map<string, number>();
+    for (const p of parts) for (const ch of p.replace('...', '')) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    out = `...${[...counts.keys()]
+      .filter((c) => counts.get(c) === 1)
+      .sort()
+      .join('')}`;
+  }
+  return [expanded.join(','), out.replace('...', letters.join(''))];
 }
 
 function takeRepeatedDiagonals(subs: string, t: Tensor): [string, Tensor] {

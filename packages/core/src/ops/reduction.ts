@@ -9,7 +9,7 @@ import { DEFAULT_INT, type DType, isFloating } from '../dtype/dtype.js';
 import { formatShape, normalizeDim, normalizeDims, numel } from '../shape/shape.js';
 import { composite } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { abs, add, div, eq, exp, log, mul, pow, sqrt, sub, where } from './elementwise.js';
+import { abs, add, div, eq, exp, log, mul, pow, sign, sqrt, sub, where } from './elementwise.js';
 import { gather } from './indexing.js';
 import { expand, flip, reshape, squeeze } from './shape.js';
 
@@ -128,10 +128,23 @@ export function std(x: Tensor, dim?: number | readonly number[], options: Varian
 }
 
 function stdImpl(x: Tensor, dim?: number | readonly number[], options: VarianceOptions = {}): Tensor {
-  const v = variance(x, dim, options);
-  const out = sqrt(v);
-  v.dispose();
-  return out;
+  const dims = normalizeDims('std', dim, x.ndim);
+  const keepdim = options.keepdim ?? false;
+  const correction = options.correction ?? 1;
+  const out = noGrad(() => sqrt(variance(x, dims, options)));
+  const count = numel(dims.map((d) => x.shape[d]));
+  const inShape = x.shape;
+  // d std / dx = (x - mean) / ((N - correction) * std), taken as 0 where std == 0 (as PyTorch does).
+  return record(
+    'StdBackward',
+    out,
+    [x],
+    (g, [xs], sd) => {
+      const scale = where(eq(sd!, 0), 0, div(g, mul(sd!, Math.max(0, count - correction))));
+      return [mul(sub(xs, mean(xs, dims, true)), expandGrad(scale, inShape, dims, keepdim))];
+    },
+    { save: [x], saveOutput: true },
+  );
 }
 
 /** prod: the gradient is the product of the other elements, computed without dividing by zero. */
@@ -187,7 +200,19 @@ function normImpl(x: Tensor, p = 2, dim?: number | readonly number[], keepdim = 
       { save: [x], saveOutput: true },
     );
   }
-  return pow(sum(pow(abs(x), p), dims, keepdim), 1 / p);
+  const out = noGrad(() => pow(sum(pow(abs(x), p), dims, keepdim), 1 / p));
+  const inShape = x.shape;
+  // d ||x||_p / dx = sign(x) |x|^(p-1) / ||x||_p^(p-1), taken as 0 where the norm is 0.
+  return record(
+    'NormBackward',
+    out,
+    [x],
+    (g, [xs], n) => {
+      const scale = where(eq(n!, 0), 0, div(g, pow(n!, p - 1)));
+      return [mul(mul(sign(xs), pow(abs(xs), p - 1)), expandGrad(scale, inShape, dims, keepdim))];
+    },
+    { save: [x], saveOutput: true },
+  );
 }
 
 function mulNoGrad(x: Tensor): Tensor {

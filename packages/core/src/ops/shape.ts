@@ -21,16 +21,38 @@ import { sumTo } from './reduction.js';
 
 type ShapeArgs = (number | readonly number[])[];
 
-/** A view of `t` with new metadata over the same storage. */
-function makeView(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
-  return new Tensor(t.storage, shape, strides, offset);
+/**
+ * A view of `t` with new metadata over the same storage. `take` takes the same view of any tensor
+ * shaped like `t`; views remember their root base and the composed `take`, for in-place writes.
+ */
+export function makeView(
+  t: Tensor,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  take: (like: Tensor) => Tensor,
+): Tensor {
+  const v = new Tensor(t.storage, shape, strides, offset);
+  const parentTake = t.viewFn;
+  if (t.viewBase && parentTake && !t.viewBase.isDisposed) {
+    v.viewBase = t.viewBase;
+    v.viewFn = (base) => take(parentTake(base));
+  } else {
+    v.viewBase = t;
+    v.viewFn = take;
+  }
+  return v;
 }
 
 /**
  * The gradient of a view: a zero tensor of the base's shape with `g` written into the same view of
  * it. Itself differentiable (its gradient is the view of the incoming gradient), for createGraph.
  */
-function viewScatter(g: Tensor, baseShape: readonly number[], viewOf: (base: Tensor) => Tensor): Tensor {
+export function viewScatter(
+  g: Tensor,
+  baseShape: readonly number[],
+  viewOf: (base: Tensor) => Tensor,
+): Tensor {
   const out = zeros(baseShape, { dtype: g.dtype, device: g.device });
   const target = viewOf(out);
   backendOf(out).copy(g.kernel, target.kernel);
@@ -53,7 +75,8 @@ export function view(t: Tensor, ...shapeArgs: ShapeArgs): Tensor {
     );
   }
   const inShape = t.shape;
-  return record('ViewBackward', makeView(t, shape, strides, t.offset), [t], (g) => [reshape(g, inShape)]);
+  const v = makeView(t, shape, strides, t.offset, (b) => view(b, shape));
+  return record('ViewBackward', v, [t], (g) => [reshape(g, inShape)]);
 }
 
 export function reshape(t: Tensor, ...shapeArgs: ShapeArgs): Tensor {
@@ -80,7 +103,8 @@ export function squeeze(t: Tensor, dim?: number | readonly number[]): Tensor {
   const shape = t.shape.filter((_, i) => keep[i]);
   const strides = t.strides.filter((_, i) => keep[i]);
   const inShape = t.shape;
-  return record('SqueezeBackward', makeView(t, shape, strides, t.offset), [t], (g) => [reshape(g, inShape)]);
+  const v = makeView(t, shape, strides, t.offset, (b) => squeeze(b, dims));
+  return record('SqueezeBackward', v, [t], (g) => [reshape(g, inShape)]);
 }
 
 export function unsqueeze(t: Tensor, dim: number): Tensor {
@@ -90,7 +114,8 @@ export function unsqueeze(t: Tensor, dim: number): Tensor {
   const stride = d < t.ndim ? t.shape[d] * t.strides[d] : 1;
   shape.splice(d, 0, 1);
   strides.splice(d, 0, stride);
-  return record('UnsqueezeBackward', makeView(t, shape, strides, t.offset), [t], (g) => [squeeze(g, d)]);
+  const v = makeView(t, shape, strides, t.offset, (b) => unsqueeze(b, d));
+  return record('UnsqueezeBackward', v, [t], (g) => [squeeze(g, d)]);
 }
 
 export function permute(t: Tensor, ...dimArgs: ShapeArgs): Tensor {
@@ -111,6 +136,7 @@ export function permute(t: Tensor, ...dimArgs: ShapeArgs): Tensor {
     norm.map((d) => t.shape[d]),
     norm.map((d) => t.strides[d]),
     t.offset,
+    (b) => permute(b, norm),
   );
   return record('PermuteBackward', v, [t], (g) => [permute(g, inverse)]);
 }
@@ -157,7 +183,8 @@ export function expand(t: Tensor, ...shapeArgs: ShapeArgs): Tensor {
     strides.push(src === size ? t.strides[i - lead] : 0);
   });
   const inShape = t.shape;
-  return record('ExpandBackward', makeView(t, shape, strides, t.offset), [t], (g) => [sumTo(g, inShape)]);
+  const v = makeView(t, shape, strides, t.offset, (b) => expand(b, shape));
+  return record('ExpandBackward', v, [t], (g) => [sumTo(g, inShape)]);
 }
 
 /** A contiguous copy (kept as a distinct tensor even when the input is contiguous). */
@@ -188,7 +215,7 @@ export function slice(t: Tensor, dim: number, start: number, end?: number, step 
   strides[d] = t.strides[d] * step;
   const viewOf = (base: Tensor) => slice(base, d, s, e, step);
   const inShape = t.shape;
-  const v = makeView(t, shape, strides, t.offset + s * t.strides[d]);
+  const v = makeView(t, shape, strides, t.offset + s * t.strides[d], viewOf);
   return record('SliceBackward', v, [t], (g) => [viewScatter(g, inShape, viewOf)]);
 }
 
@@ -216,7 +243,7 @@ export function select(t: Tensor, dim: number, index: number): Tensor {
   const strides = t.strides.filter((_, j) => j !== d);
   const viewOf = (base: Tensor) => select(base, d, i);
   const inShape = t.shape;
-  const v = makeView(t, shape, strides, t.offset + i * t.strides[d]);
+  const v = makeView(t, shape, strides, t.offset + i * t.strides[d], viewOf);
   return record('SelectBackward', v, [t], (g) => [viewScatter(g, inShape, viewOf)]);
 }
 

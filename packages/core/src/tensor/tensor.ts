@@ -66,6 +66,14 @@ export class Tensor {
   private accumulator: Node | null = null;
   /** For aliases of saved outputs: the producing node, referenced without ownership (no cycle). */
   private weakGradFn: Node | null = null;
+  /**
+   * @internal For views: the tensor they were taken from (the root, for views of views) and how to
+   * take the same view of another tensor of the base's shape. In-place writes through a view use
+   * them to give the base its new autograd history.
+   */
+  viewBase: Tensor | null = null;
+  /** @internal See viewBase. */
+  viewFn: ((base: Tensor) => Tensor) | null = null;
 
   /** @internal Use the creation functions (`k.tensor`, `k.zeros`, ...) instead. */
   constructor(
