@@ -43,7 +43,7 @@ export class ByteLevelBPE {
    */
   static async fromFiles(vocab: FileSource, merges: FileSource, options: ByteLevelBPEOptions = {}): Promise<Tokenizer> {
     const v = await readSource(vocab, /^\s*\{/);
-    const m = await readSource(merges, /^#version|^\S+ \S+$/);
+    const m = await readSource(merges, /^#version/);
     const model = new BPEModel(parseVocabJson(v.text, v.name), parseMergesTxt(m.text, m.name), {
       continuingSubwordPrefix: null,
       endOfWordSuffix: null,

@@ -122,3 +122,22 @@ describe('WordPiece (bert-base-uncased) against HF tokenizers', () => {
     await expect(WordPiece.fromVocab('a\nb\nc\n')).rejects.toThrow(/\[SEP\] and \[CLS\]/);
   });
 });
+
+describe('truncation with stride (overflowing windows) against HF Encoding.truncate', () => {
+  // HF's Node binding drops the stride in `setTruncation`, so its core `Encoding.truncate` is the
+  // reference here.
+  it.each(['right', 'left'] as const)('direction %s', async (direction) => {
+    const tok = await WordPiece.fromVocab(BERT_VOCAB);
+    const ref = await hfBert();
+    const text = 'one two three four five six seven eight nine ten eleven twelve thirteen';
+    const theirs = await ref.encode(text, null, { addSpecialTokens: false });
+    theirs.truncate(6, 2, direction);
+    const ours = tok.encode(text, { addSpecialTokens: false, truncation: { maxLength: 6, stride: 2, direction } });
+    expect(Array.from(ours.ids)).toEqual(theirs.getIds());
+    const overflow = theirs.getOverflowing();
+    expect(ours.overflowing.map((o) => o.tokens)).toEqual(overflow.map((o) => o.getTokens()));
+    // With special tokens every window is post-processed: [CLS] window [SEP].
+    const withSpecials = tok.encode(text, { truncation: { maxLength: 8, stride: 2, direction } });
+    expect(withSpecials.overflowing.map((o) => o.tokens)).toEqual(overflow.map((o) => ['[CLS]', ...o.getTokens(), '[SEP]']));
+  });
+});
