@@ -440,6 +440,115 @@ const INDEXING: OpInfo[] = [
   },
 ];
 
+// ---------------------------------------------------------------- convolution and pooling
+
+function convOp(
+  name: string,
+  run: OpInfo['run'],
+  cases: { label: string; shapes: number[][]; args?: Record<string, unknown> }[],
+  gradInputs: number[],
+): OpInfo {
+  return {
+    name,
+    run,
+    samples: (m) =>
+      cases.map((c, i) => ({
+        label: c.label,
+        inputs: c.shapes.map((sh, j) =>
+          m.float(sh, { layout: i % 2 === 1 && j === 0 ? 'transposed' : 'contiguous' }),
+        ),
+        args: c.args,
+      })),
+    gradInputs,
+  };
+}
+
+const CONV: OpInfo[] = [
+  convOp(
+    'conv2d',
+    ([x, w, b], a) => k.conv2d(x, w, b, a),
+    [
+      {
+        label: '[2,3,7,6] 3x3 pad 1 + bias',
+        shapes: [[2, 3, 7, 6], [4, 3, 3, 3], [4]],
+        args: { padding: 1 },
+      },
+      {
+        label: '[1,3,9,8] stride 2 dilation 2',
+        shapes: [[1, 3, 9, 8], [2, 3, 3, 2], [2]],
+        args: { stride: 2, dilation: 2 },
+      },
+      { label: '[1,4,5,5] groups 2', shapes: [[1, 4, 5, 5], [6, 2, 3, 3], [6]], args: { groups: 2 } },
+      {
+        label: "[1,2,6,5] 'same' even kernel",
+        shapes: [[1, 2, 6, 5], [3, 2, 2, 4], [3]],
+        args: { padding: 'same' },
+      },
+    ],
+    [0, 1, 2],
+  ),
+  convOp(
+    'conv1d',
+    ([x, w], a) => k.conv1d(x, w, null, a),
+    [
+      {
+        label: '[2,3,9] k3 stride 2',
+        shapes: [
+          [2, 3, 9],
+          [4, 3, 3],
+        ],
+        args: { stride: 2 },
+      },
+    ],
+    [0, 1],
+  ),
+  convOp(
+    'convTranspose2d',
+    ([x, w, b], a) => k.convTranspose2d(x, w, b, a),
+    [
+      {
+        label: '[1,4,4,5] stride 2 pad 1 outputPadding 1',
+        shapes: [[1, 4, 4, 5], [4, 3, 3, 3], [3]],
+        args: { stride: 2, padding: 1, outputPadding: 1 },
+      },
+      { label: '[2,4,3,3] groups 2', shapes: [[2, 4, 3, 3], [4, 1, 2, 2], [2]], args: { groups: 2 } },
+    ],
+    [0, 1, 2],
+  ),
+  convOp(
+    'maxPool2d',
+    ([x], a) => k.maxPool2d(x, a as unknown as Parameters<typeof k.maxPool2d>[1]),
+    [
+      { label: '[2,3,6,7] 2x2', shapes: [[2, 3, 6, 7]], args: { kernelSize: 2 } },
+      {
+        label: '[1,2,7,7] 3x3 stride 2 pad 1 ceilMode',
+        shapes: [[1, 2, 7, 7]],
+        args: { kernelSize: 3, stride: 2, padding: 1, ceilMode: true },
+      },
+    ],
+    [0],
+  ),
+  convOp(
+    'avgPool2d',
+    ([x], a) => k.avgPool2d(x, a as unknown as Parameters<typeof k.avgPool2d>[1]),
+    [
+      { label: '[2,3,6,7] 2x2', shapes: [[2, 3, 6, 7]], args: { kernelSize: 2 } },
+      {
+        label: '[1,2,7,7] 3x3 stride 2 pad 1 exclude pad',
+        shapes: [[1, 2, 7, 7]],
+        args: { kernelSize: 3, stride: 2, padding: 1, countIncludePad: false },
+      },
+    ],
+    [0],
+  ),
+  convOp(
+    'adaptiveAvgPool2d',
+    ([x], a) => k.adaptiveAvgPool2d(x, a.size as [number, number]),
+    [{ label: '[1,2,7,5] -> [3,2]', shapes: [[1, 2, 7, 5]], args: { size: [3, 2] } }],
+    [0],
+  ),
+];
+
 /** The database by family, as the README's coverage table shows it. */
 export const OP_GROUPS: Readonly<Record<string, readonly OpInfo[]>> = {
   'unary and scalar': UNARY,
@@ -448,6 +557,7 @@ export const OP_GROUPS: Readonly<Record<string, readonly OpInfo[]>> = {
   'shape and views': SHAPE_OPS,
   'linear algebra': LINALG,
   indexing: INDEXING,
+  'convolution and pooling': CONV,
 };
 
 export const OP_DB: readonly OpInfo[] = Object.values(OP_GROUPS).flat();
