@@ -38,7 +38,8 @@ async function train(argv: string[]): Promise<void> {
       quiet: { type: 'boolean', default: false },
     },
   });
-  if (positionals.length < 2) throw new UsageError('train needs at least one input file and an output directory');
+  if (positionals.length < 2)
+    throw new UsageError('train needs at least one input file and an output directory');
   const out = positionals[positionals.length - 1];
   const inputs = positionals.slice(0, -1);
   const vocabSize = positiveInt(values['vocab-size'], '--vocab-size');
@@ -50,7 +51,13 @@ async function train(argv: string[]): Promise<void> {
   const showProgress = !values.quiet;
   let tok: Tokenizer;
   if (values.model === 'wordpiece') {
-    tok = WordPiece.train(texts, { vocabSize, minFrequency, specialTokens, lowercase: !values.cased, showProgress });
+    tok = WordPiece.train(texts, {
+      vocabSize,
+      minFrequency,
+      specialTokens,
+      lowercase: !values.cased,
+      showProgress,
+    });
   } else if (values.model === 'bpe') {
     tok = BPE.train(texts, {
       vocabSize,
@@ -64,22 +71,28 @@ async function train(argv: string[]): Promise<void> {
   }
   await tok.save(out);
   const seconds = ((performance.now() - started) / 1000).toFixed(2);
-  process.stdout.write(`trained ${values.model} with ${tok.vocabSize} tokens in ${seconds} s -> ${out}/tokenizer.json\n`);
+  process.stdout.write(
+    `trained ${values.model} with ${tok.vocabSize} tokens in ${seconds} s -> ${out}/tokenizer.json\n`,
+  );
 }
 
 async function encode(argv: string[]): Promise<void> {
   const [file, ...words] = argv;
-  if (file === undefined || words.length === 0) throw new UsageError('encode needs a tokenizer.json and a text');
+  if (file === undefined || words.length === 0)
+    throw new UsageError('encode needs a tokenizer.json and a text');
   const tok = await Tokenizer.fromFile(file);
   const enc = tok.encode(words.join(' '));
-  process.stdout.write(`${JSON.stringify({ ids: Array.from(enc.ids), tokens: enc.tokens, offsets: enc.offsets })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ ids: Array.from(enc.ids), tokens: enc.tokens, offsets: enc.offsets })}\n`,
+  );
 }
 
 class UsageError extends Error {}
 
 function positiveInt(value: string | undefined, flag: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`${flag} must be a non-negative integer, got "${value}"`);
   return n;
 }
 

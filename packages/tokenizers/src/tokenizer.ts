@@ -5,7 +5,12 @@ import { decoderFromJSON } from './decoders/from-json.js';
 import { cleanUpTokenization } from './decoders/subword.js';
 import { Encoding } from './encoding/encoding.js';
 import { type PaddingParams, padBatch } from './encoding/padding.js';
-import { type Direction, type TruncationParams, type TruncationStrategy, truncatePair } from './encoding/truncation.js';
+import {
+  type Direction,
+  type TruncationParams,
+  type TruncationStrategy,
+  truncatePair,
+} from './encoding/truncation.js';
 import { TokenizerFileError } from './io/errors.js';
 import { type JsonObject, JsonReader, type JsonValue, parseJson } from './io/json.js';
 import { type FileSource, readSource, writeFiles } from './io/source.js';
@@ -17,7 +22,7 @@ import { WordPieceModel } from './models/wordpiece.js';
 import { normalizerFromJSON } from './normalizers/from-json.js';
 import type { Normalizer } from './normalizers/normalizer.js';
 import { postProcessorFromJSON } from './post-processors/from-json.js';
-import { type PostProcessor, defaultProcess } from './post-processors/post-processor.js';
+import { defaultProcess, type PostProcessor } from './post-processors/post-processor.js';
 import { ByteLevelPreTokenizer } from './pre-tokenizers/byte-level.js';
 import { preTokenizerFromJSON } from './pre-tokenizers/from-json.js';
 import type { PreTokenizer } from './pre-tokenizers/pre-tokenizer.js';
@@ -120,7 +125,9 @@ export class Tokenizer {
     const tok = new Tokenizer({
       model: modelFromJSON(r.raw('model') as JsonValue, file),
       normalizer: r.has('normalizer') ? normalizerFromJSON(r.raw('normalizer') as JsonValue, file) : null,
-      preTokenizer: r.has('pre_tokenizer') ? preTokenizerFromJSON(r.raw('pre_tokenizer') as JsonValue, file) : null,
+      preTokenizer: r.has('pre_tokenizer')
+        ? preTokenizerFromJSON(r.raw('pre_tokenizer') as JsonValue, file)
+        : null,
       postProcessor: r.has('post_processor')
         ? postProcessorFromJSON(r.raw('post_processor') as JsonValue, file)
         : null,
@@ -224,7 +231,10 @@ export class Tokenizer {
    * Adds tokens matched whole in raw text (HF `add_tokens` / `add_special_tokens`). Returns how many
    * were new. Existing vocabulary entries keep their id; others get ids after the vocabulary.
    */
-  addTokens(tokens: ReadonlyArray<string | ({ content: string } & AddedTokenOptions)>, special = false): number {
+  addTokens(
+    tokens: ReadonlyArray<string | ({ content: string } & AddedTokenOptions)>,
+    special = false,
+  ): number {
     let added = 0;
     for (const t of tokens) {
       const opts = typeof t === 'string' ? { content: t } : t;
@@ -468,7 +478,9 @@ export class Tokenizer {
     if (truncation !== null) {
       const added = addSpecialTokens && this.postProcessor ? this.postProcessor.addedTokens(b !== null) : 0;
       if (added > truncation.maxLength) {
-        throw new Error(`truncation: maxLength ${truncation.maxLength} leaves no room for ${added} special tokens`);
+        throw new Error(
+          `truncation: maxLength ${truncation.maxLength} leaves no room for ${added} special tokens`,
+        );
       }
       [a, b] = truncatePair(a, b, { ...truncation, maxLength: truncation.maxLength - added });
     }
@@ -489,7 +501,9 @@ export class Tokenizer {
       const added = this.addedVocabulary.byTokenId(id);
       const token = added?.content ?? this.model.idToToken(id);
       if (token === undefined) {
-        throw new RangeError(`decode: id ${id} (position ${i}) is not in the vocabulary (size ${this.vocabSize})`);
+        throw new RangeError(
+          `decode: id ${id} (position ${i}) is not in the vocabulary (size ${this.vocabSize})`,
+        );
       }
       if (skip && (added ?? this.addedVocabulary.byTokenContent(token))?.special) continue;
       tokens.push(token);
@@ -542,7 +556,8 @@ function paddingFromJSON(r: JsonReader): PaddingParams {
   const s = r.raw('strategy');
   let strategy: PaddingParams['strategy'];
   if (s === 'BatchLongest') strategy = 'longest';
-  else if (s !== null && typeof s === 'object' && !Array.isArray(s) && typeof s.Fixed === 'number') strategy = s.Fixed;
+  else if (s !== null && typeof s === 'object' && !Array.isArray(s) && typeof s.Fixed === 'number')
+    strategy = s.Fixed;
   else throw new TokenizerFileError(r.file, `${r.path}: "strategy" must be "BatchLongest" or {"Fixed": n}`);
   return {
     strategy,

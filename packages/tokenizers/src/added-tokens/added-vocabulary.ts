@@ -100,7 +100,9 @@ export class AddedVocabulary {
   extractAndNormalize(text: string, normalizer: Normalizer | null): InputPiece[] {
     this.compile(normalizer);
     const out: InputPiece[] = [];
-    const rawPieces = this.split(NormalizedString.fromOriginal(text), this.rawRegex, (c) => this.byContent.get(c));
+    const rawPieces = this.split(NormalizedString.fromOriginal(text), this.rawRegex, (c) =>
+      this.byContent.get(c),
+    );
     for (const piece of rawPieces) {
       if (piece.token !== null) {
         out.push(piece);

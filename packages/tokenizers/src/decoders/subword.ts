@@ -63,7 +63,12 @@ export class MetaspaceDecoder implements Decoder {
   }
 
   toJSON(): JsonObject {
-    return { type: 'Metaspace', replacement: this.replacement, prepend_scheme: this.prependScheme, split: this.split };
+    return {
+      type: 'Metaspace',
+      replacement: this.replacement,
+      prepend_scheme: this.prependScheme,
+      split: this.split,
+    };
   }
 }
 

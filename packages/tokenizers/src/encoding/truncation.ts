@@ -15,7 +15,12 @@ export interface TruncationParams {
  * Cuts one sequence to `maxLength` tokens (HF `Encoding::truncate`): the kept part is the first
  * window, the rest becomes overflowing windows that overlap by `stride` tokens.
  */
-export function truncateEncoding(enc: Encoding, maxLength: number, stride: number, direction: Direction): Encoding {
+export function truncateEncoding(
+  enc: Encoding,
+  maxLength: number,
+  stride: number,
+  direction: Direction,
+): Encoding {
   const total = enc.length;
   if (maxLength >= total) return enc;
   if (maxLength === 0) return new Encoding({ ...enc.slice(0, 0).fields(), overflowing: [enc] });

@@ -22,12 +22,12 @@ export interface BPETrainOptions extends BPETrainerOptions {
 }
 
 /** Training of BPE tokenizers. */
-export class BPE {
+export const BPE = {
   /**
    * Learns a BPE vocabulary from texts (HF `BpeTrainer`) and returns the ready tokenizer.
    * Example: `BPE.train([text], { vocabSize: 8192, minFrequency: 2, specialTokens: ['<|endoftext|>'] })`.
    */
-  static train(texts: Iterable<string>, options: BPETrainOptions = {}): Tokenizer {
+  train(texts: Iterable<string>, options: BPETrainOptions = {}): Tokenizer {
     const report = progressReporter(options.onProgress, options.showProgress);
     const byteLevel = options.byteLevel ?? true;
     const specialTokens = options.specialTokens ?? [];
@@ -57,6 +57,5 @@ export class BPE {
     tok.addSpecialTokens(specialTokens);
     tok.inferSpecialTokens();
     return tok;
-  }
-}
-
+  },
+};

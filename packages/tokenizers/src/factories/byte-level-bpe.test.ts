@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GPT2_MERGES, GPT2_VOCAB, HARD_CASES, corpus, hf, tiktokenGpt2, toCodePointOffsets } from '../testing/fixtures.js';
+import {
+  corpus,
+  GPT2_MERGES,
+  GPT2_VOCAB,
+  HARD_CASES,
+  hf,
+  tiktokenGpt2,
+  toCodePointOffsets,
+} from '../testing/fixtures.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { ByteLevelBPE } from './byte-level-bpe.js';
 
@@ -13,13 +21,19 @@ describe('ByteLevelBPE (GPT-2)', () => {
     tok = await ByteLevelBPE.fromFiles(GPT2_VOCAB, GPT2_MERGES);
   });
 
-  it.each(HARD_CASES.map((s) => [JSON.stringify(s).slice(0, 60), s]))('ids match tiktoken gpt2: %s', (_, s) => {
-    expect(Array.from(tok.encode(s).ids)).toEqual(refIds(s));
-  });
+  it.each(HARD_CASES.map((s) => [JSON.stringify(s).slice(0, 60), s]))(
+    'ids match tiktoken gpt2: %s',
+    (_, s) => {
+      expect(Array.from(tok.encode(s).ids)).toEqual(refIds(s));
+    },
+  );
 
-  it.each(HARD_CASES.map((s) => [JSON.stringify(s).slice(0, 60), s]))('decode(encode(s)) === s: %s', (_, s) => {
-    expect(tok.decode(tok.encode(s).ids)).toBe(s);
-  });
+  it.each(HARD_CASES.map((s) => [JSON.stringify(s).slice(0, 60), s]))(
+    'decode(encode(s)) === s: %s',
+    (_, s) => {
+      expect(tok.decode(tok.encode(s).ids)).toBe(s);
+    },
+  );
 
   it('ids match tiktoken and round-trip on the whole corpus', () => {
     const { text } = corpus();
@@ -85,8 +99,14 @@ describe('ByteLevelBPE (GPT-2)', () => {
 
   it('names the file and line of a malformed merges.txt', async () => {
     const bad = '#version: 0.2\nĠ t\nĠ a b\n';
-    await expect(ByteLevelBPE.fromFiles(GPT2_VOCAB, bad)).rejects.toThrow('<inline>:3: expected "left right"');
-    await expect(ByteLevelBPE.fromFiles(GPT2_VOCAB, '#version: 0.2\nĠ zzzzqqq\n')).rejects.toThrow(/merge 1 .* not in the vocabulary/);
-    await expect(ByteLevelBPE.fromFiles('{"a": 0,\n"b": }', GPT2_MERGES)).rejects.toThrow(/<inline>:2: invalid JSON/);
+    await expect(ByteLevelBPE.fromFiles(GPT2_VOCAB, bad)).rejects.toThrow(
+      '<inline>:3: expected "left right"',
+    );
+    await expect(ByteLevelBPE.fromFiles(GPT2_VOCAB, '#version: 0.2\nĠ zzzzqqq\n')).rejects.toThrow(
+      /merge 1 .* not in the vocabulary/,
+    );
+    await expect(ByteLevelBPE.fromFiles('{"a": 0,\n"b": }', GPT2_MERGES)).rejects.toThrow(
+      /<inline>:2: invalid JSON/,
+    );
   });
 });

@@ -19,9 +19,9 @@ export interface ByteLevelBPEOptions {
 }
 
 /** Byte-level BPE (GPT-2, RoBERTa): byte-level pre-tokenizer, BPE model, byte-level decoder. */
-export class ByteLevelBPE {
+export const ByteLevelBPE = {
   /** A byte-level BPE tokenizer from a vocabulary and merge list. */
-  static fromModel(model: BPEModel, options: ByteLevelBPEOptions = {}): Tokenizer {
+  fromModel(model: BPEModel, options: ByteLevelBPEOptions = {}): Tokenizer {
     const addPrefixSpace = options.addPrefixSpace ?? false;
     const trimOffsets = options.trimOffsets ?? false;
     const tok = new Tokenizer({
@@ -35,13 +35,17 @@ export class ByteLevelBPE {
     tok.addSpecialTokens(specials);
     tok.inferSpecialTokens();
     return tok;
-  }
+  },
 
   /**
    * GPT-2 style files: vocab.json (`{"token": id}`) and merges.txt. Each argument is a path (Node)
    * or the file contents (string or bytes).
    */
-  static async fromFiles(vocab: FileSource, merges: FileSource, options: ByteLevelBPEOptions = {}): Promise<Tokenizer> {
+  async fromFiles(
+    vocab: FileSource,
+    merges: FileSource,
+    options: ByteLevelBPEOptions = {},
+  ): Promise<Tokenizer> {
     const v = await readSource(vocab, /^\s*\{/);
     const m = await readSource(merges, /^#version/);
     const model = new BPEModel(parseVocabJson(v.text, v.name), parseMergesTxt(m.text, m.name), {
@@ -49,5 +53,5 @@ export class ByteLevelBPE {
       endOfWordSuffix: null,
     });
     return ByteLevelBPE.fromModel(model, options);
-  }
-}
+  },
+};

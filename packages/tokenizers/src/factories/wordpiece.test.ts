@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BERT_VOCAB, HARD_CASES, corpus, hf, toCodePointOffsets } from '../testing/fixtures.js';
+import { BERT_VOCAB, corpus, HARD_CASES, hf, toCodePointOffsets } from '../testing/fixtures.js';
 import type { Tokenizer } from '../tokenizer.js';
 import { WordPiece } from './wordpiece.js';
 
@@ -98,7 +98,11 @@ describe('WordPiece (bert-base-uncased) against HF tokenizers', () => {
       h.setTruncation(16, { strategy: strategy === 'longest_first' ? 'LongestFirst' : 'OnlyFirst' } as never);
       h.setPadding({ maxLength: 20 });
       const theirs = await h.encode(a, b);
-      const ours = tok.encode(a, b, { truncation: { strategy, maxLength: 16 }, padding: 'max_length', maxLength: 20 });
+      const ours = tok.encode(a, b, {
+        truncation: { strategy, maxLength: 16 },
+        padding: 'max_length',
+        maxLength: 20,
+      });
       // Padding length and truncation length differ here on purpose; HF pads to its fixed 20.
       expect(Array.from(ours.ids)).toEqual(theirs.getIds());
       expect(Array.from(ours.attentionMask)).toEqual(theirs.getAttentionMask());
@@ -111,7 +115,9 @@ describe('WordPiece (bert-base-uncased) against HF tokenizers', () => {
     expect(batch[0].length).toBe(batch[1].length);
     expect(Array.from(batch[0].attentionMask)).toEqual([1, 1, 1, 0, 0, 0, 0]);
     expect(batch[0].ids[batch[0].length - 1]).toBe(tok.specialTokenId('pad'));
-    const left = tok.encodeBatch(['short', 'a much longer sentence here'], { padding: { direction: 'left' } });
+    const left = tok.encodeBatch(['short', 'a much longer sentence here'], {
+      padding: { direction: 'left' },
+    });
     expect(Array.from(left[0].attentionMask)).toEqual([0, 0, 0, 0, 1, 1, 1]);
     expect(left[0].tokens.slice(0, 4)).toEqual(['[PAD]', '[PAD]', '[PAD]', '[PAD]']);
   });
@@ -132,12 +138,17 @@ describe('truncation with stride (overflowing windows) against HF Encoding.trunc
     const text = 'one two three four five six seven eight nine ten eleven twelve thirteen';
     const theirs = await ref.encode(text, null, { addSpecialTokens: false });
     theirs.truncate(6, 2, direction);
-    const ours = tok.encode(text, { addSpecialTokens: false, truncation: { maxLength: 6, stride: 2, direction } });
+    const ours = tok.encode(text, {
+      addSpecialTokens: false,
+      truncation: { maxLength: 6, stride: 2, direction },
+    });
     expect(Array.from(ours.ids)).toEqual(theirs.getIds());
     const overflow = theirs.getOverflowing();
     expect(ours.overflowing.map((o) => o.tokens)).toEqual(overflow.map((o) => o.getTokens()));
     // With special tokens every window is post-processed: [CLS] window [SEP].
     const withSpecials = tok.encode(text, { truncation: { maxLength: 8, stride: 2, direction } });
-    expect(withSpecials.overflowing.map((o) => o.tokens)).toEqual(overflow.map((o) => ['[CLS]', ...o.getTokens(), '[SEP]']));
+    expect(withSpecials.overflowing.map((o) => o.tokens)).toEqual(
+      overflow.map((o) => ['[CLS]', ...o.getTokens(), '[SEP]']),
+    );
   });
 });

@@ -26,9 +26,9 @@ export interface BertTokenizerOptions {
 }
 
 /** BERT's WordPiece pipeline (HF `BertWordPieceTokenizer`). */
-export class WordPiece {
+export const WordPiece = {
   /** A BERT tokenizer around a WordPiece vocabulary. */
-  static fromModel(model: WordPieceModel, options: BertTokenizerOptions = {}): Tokenizer {
+  fromModel(model: WordPieceModel, options: BertTokenizerOptions = {}): Tokenizer {
     const sep = options.sepToken ?? '[SEP]';
     const cls = options.clsToken ?? '[CLS]';
     const sepId = model.tokenToId(sep);
@@ -61,23 +61,23 @@ export class WordPiece {
       Object.entries(roles).filter(([, t]) => model.tokenToId(t) !== undefined),
     );
     return tok;
-  }
+  },
 
   /** BERT from vocab.txt (a path in Node, or the file contents). */
-  static async fromVocab(vocab: FileSource, options: BertTokenizerOptions = {}): Promise<Tokenizer> {
+  async fromVocab(vocab: FileSource, options: BertTokenizerOptions = {}): Promise<Tokenizer> {
     const { text, name } = await readSource(vocab, /\n/);
     const model = new WordPieceModel(parseVocabTxt(text, name), {
       unkToken: options.unkToken ?? '[UNK]',
       continuingSubwordPrefix: options.wordpiecesPrefix ?? '##',
     });
     return WordPiece.fromModel(model, options);
-  }
+  },
 
   /** Learns a WordPiece vocabulary from texts (HF `WordPieceTrainer`); see `trainWordPiece`. */
-  static train(texts: Iterable<string>, options: WordPieceTrainOptions = {}): Tokenizer {
+  train(texts: Iterable<string>, options: WordPieceTrainOptions = {}): Tokenizer {
     return trainWordPiece(texts, options);
-  }
-}
+  },
+};
 
 export interface WordPieceTrainOptions extends BertTokenizerOptions {
   vocabSize?: number;
@@ -120,6 +120,9 @@ export function trainWordPiece(texts: Iterable<string>, options: WordPieceTrainO
     },
     report,
   );
-  const model = new WordPieceModel(vocab, { unkToken: options.unkToken ?? '[UNK]', continuingSubwordPrefix: prefix });
+  const model = new WordPieceModel(vocab, {
+    unkToken: options.unkToken ?? '[UNK]',
+    continuingSubwordPrefix: prefix,
+  });
   return WordPiece.fromModel(model, options);
 }

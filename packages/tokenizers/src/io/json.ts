@@ -125,7 +125,11 @@ export function parseJson(text: string, file: string): JsonValue {
     // Node 20's messages carry no position, so locate the error with a small validator.
     const at = jsonErrorPosition(text);
     const line = at < 0 ? undefined : text.slice(0, at).split('\n').length;
-    throw new TokenizerFileError(file, `invalid JSON (${(err as Error).message.split('\n')[0].slice(0, 120)})`, line);
+    throw new TokenizerFileError(
+      file,
+      `invalid JSON (${(err as Error).message.split('\n')[0].slice(0, 120)})`,
+      line,
+    );
   }
 }
 
@@ -199,11 +203,11 @@ export function jsonErrorPosition(text: string): number {
         } else fail();
       }
     }
-    if (c === '"') return string();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    return number();
+    if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else number();
   };
   try {
     value();

@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BERT_VOCAB, GPT2_MERGES, GPT2_VOCAB, HARD_CASES, hf, toCodePointOffsets } from '../testing/fixtures.js';
+import {
+  BERT_VOCAB,
+  GPT2_MERGES,
+  GPT2_VOCAB,
+  HARD_CASES,
+  hf,
+  toCodePointOffsets,
+} from '../testing/fixtures.js';
 import { Tokenizer } from '../tokenizer.js';
 import { TokenizerFileError } from './errors.js';
 
@@ -38,11 +45,27 @@ function llamaStyle(h: H): HFTokenizer {
   for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
   const chars = '▁abcdefghijklmnopqrstuvwxyzTHEW,.!';
   for (const c of chars) vocab[c] = Object.keys(vocab).length;
-  const merges: Array<[string, string]> = [['▁', 't'], ['h', 'e'], ['▁t', 'he'], ['▁', 'a'], ['i', 'n'], ['▁', 'w']];
+  const merges: Array<[string, string]> = [
+    ['▁', 't'],
+    ['h', 'e'],
+    ['▁t', 'he'],
+    ['▁', 'a'],
+    ['i', 'n'],
+    ['▁', 'w'],
+  ];
   for (const [a, b] of merges) vocab[a + b] = Object.keys(vocab).length;
-  const t = new h.Tokenizer(h.BPE.init(vocab, merges, { unkToken: '<unk>', byteFallback: true, fuseUnk: true }));
+  const t = new h.Tokenizer(
+    h.BPE.init(vocab, merges, { unkToken: '<unk>', byteFallback: true, fuseUnk: true }),
+  );
   t.setNormalizer(h.sequenceNormalizer([h.prependNormalizer('▁'), h.replace(' ', '▁')]));
-  t.setDecoder(h.sequenceDecoder([h.replaceDecoder('▁', ' '), h.byteFallbackDecoder(), h.fuseDecoder(), h.stripDecoder(' ', 1, 0)]));
+  t.setDecoder(
+    h.sequenceDecoder([
+      h.replaceDecoder('▁', ' '),
+      h.byteFallbackDecoder(),
+      h.fuseDecoder(),
+      h.stripDecoder(' ', 1, 0),
+    ]),
+  );
   t.setPostProcessor(h.templateProcessing('<s> $A', '<s> $A <s> $B', [['<s>', 1]]));
   t.addSpecialTokens(['<s>', '</s>', '<unk>']);
   return t;
@@ -86,14 +109,36 @@ async function builders(): Promise<Array<[string, () => Promise<HFTokenizer>]>> 
         return t;
       },
     ],
-    ['Llama-style (Prepend/Replace, byte fallback, fused unk, Replace/ByteFallback/Fuse/Strip decoders)', async () => llamaStyle(h)],
+    [
+      'Llama-style (Prepend/Replace, byte fallback, fused unk, Replace/ByteFallback/Fuse/Strip decoders)',
+      async () => llamaStyle(h),
+    ],
     [
       'WordPiece with NFKC, Lowercase, StripAccents, Whitespace, Digits, Punctuation, template',
       async () => {
         const t = new h.Tokenizer(await h.WordPiece.fromFile(BERT_VOCAB, { unkToken: '[UNK]' }));
-        t.setNormalizer(h.sequenceNormalizer([h.nfkdNormalizer(), h.stripAccentsNormalizer(), h.lowercase(), h.nfcNormalizer(), h.stripNormalizer()]));
-        t.setPreTokenizer(h.sequencePreTokenizer([h.whitespacePreTokenizer(), h.digitsPreTokenizer(true), h.punctuationPreTokenizer('isolated')]));
-        t.setPostProcessor(h.templateProcessing('[CLS] $A [SEP]', '[CLS] $A [SEP] $B:1 [SEP]:1', [['[CLS]', 101], ['[SEP]', 102]]));
+        t.setNormalizer(
+          h.sequenceNormalizer([
+            h.nfkdNormalizer(),
+            h.stripAccentsNormalizer(),
+            h.lowercase(),
+            h.nfcNormalizer(),
+            h.stripNormalizer(),
+          ]),
+        );
+        t.setPreTokenizer(
+          h.sequencePreTokenizer([
+            h.whitespacePreTokenizer(),
+            h.digitsPreTokenizer(true),
+            h.punctuationPreTokenizer('isolated'),
+          ]),
+        );
+        t.setPostProcessor(
+          h.templateProcessing('[CLS] $A [SEP]', '[CLS] $A [SEP] $B:1 [SEP]:1', [
+            ['[CLS]', 101],
+            ['[SEP]', 102],
+          ]),
+        );
         t.setDecoder(h.wordPieceDecoder('##', false));
         return t;
       },
@@ -102,9 +147,16 @@ async function builders(): Promise<Array<[string, () => Promise<HFTokenizer>]>> 
       'WordLevel with WhitespaceSplit, Split regex and Metaspace',
       async () => {
         const vocab: Record<string, number> = { '<unk>': 0 };
-        for (const w of ['▁hello', '▁world', '▁the', '▁a', '▁is', '▁,', '▁!', '▁café']) vocab[w] = Object.keys(vocab).length;
+        for (const w of ['▁hello', '▁world', '▁the', '▁a', '▁is', '▁,', '▁!', '▁café'])
+          vocab[w] = Object.keys(vocab).length;
         const t = new h.Tokenizer(h.WordLevel.init(vocab, { unkToken: '<unk>' }));
-        t.setPreTokenizer(h.sequencePreTokenizer([h.splitPreTokenizer('\\s+|[,!]', 'isolated', false), h.whitespaceSplitPreTokenizer(), h.metaspacePreTokenizer('▁', 'always', true)]));
+        t.setPreTokenizer(
+          h.sequencePreTokenizer([
+            h.splitPreTokenizer('\\s+|[,!]', 'isolated', false),
+            h.whitespaceSplitPreTokenizer(),
+            h.metaspacePreTokenizer('▁', 'always', true),
+          ]),
+        );
         t.setDecoder(h.metaspaceDecoder('▁', 'always', true));
         return t;
       },
@@ -136,7 +188,9 @@ describe('tokenizer.json written by Hugging Face', async () => {
         expect(toCodePointOffsets(s, ours.offsets), s).toEqual(theirs.getOffsets());
         expect(Array.from(ours.typeIds)).toEqual(theirs.getTypeIds());
         expect(tok.decode(ours.ids), s).toBe(await ref.decode(theirs.getIds(), false));
-        expect(tok.decode(ours.ids, { skipSpecialTokens: true }), s).toBe(await ref.decode(theirs.getIds(), true));
+        expect(tok.decode(ours.ids, { skipSpecialTokens: true }), s).toBe(
+          await ref.decode(theirs.getIds(), true),
+        );
       }
       const pair = await ref.encode('first part here', 'second, part');
       expect(Array.from(tok.encode('first part here', 'second, part').ids)).toEqual(pair.getIds());
@@ -146,7 +200,12 @@ describe('tokenizer.json written by Hugging Face', async () => {
 
   it('accepts both merges spellings and keeps the one it read', () => {
     const h = hf();
-    const ref = new h.Tokenizer(h.BPE.init({ a: 0, b: 1, c: 2, ab: 3, abc: 4 }, [['a', 'b'], ['ab', 'c']]));
+    const ref = new h.Tokenizer(
+      h.BPE.init({ a: 0, b: 1, c: 2, ab: 3, abc: 4 }, [
+        ['a', 'b'],
+        ['ab', 'c'],
+      ]),
+    );
     const pairs = JSON.parse(hfJson(ref));
     const strings = { ...pairs, model: { ...pairs.model, merges: ['a b', 'ab c'] } };
     for (const form of [pairs, strings]) {
@@ -159,7 +218,9 @@ describe('tokenizer.json written by Hugging Face', async () => {
   it('save(dir) writes tokenizer.json, vocab.json and merges.txt that HF reads', async () => {
     const h = hf();
     const gpt2 = (await builders()).find(([name]) => name.startsWith('GPT-2'));
-    const tok = Tokenizer.fromJSON(JSON.parse(hfJson(await (gpt2 as [string, () => Promise<HFTokenizer>])[1]())));
+    const tok = Tokenizer.fromJSON(
+      JSON.parse(hfJson(await (gpt2 as [string, () => Promise<HFTokenizer>])[1]())),
+    );
     const dir = tmp();
     await tok.save(dir);
     const fromFiles = await h.BPE.fromFile(join(dir, 'vocab.json'), join(dir, 'merges.txt'));
@@ -186,12 +247,36 @@ describe('malformed tokenizer.json', () => {
   it.each([
     ['not JSON', '{"model": ', /<inline>:\d+: invalid JSON/],
     ['no model', '{"version": "1.0"}', /missing "model"/],
-    ['unknown model type', JSON.stringify({ ...valid(), model: { type: 'Magic' } }), /model: unsupported model type "Magic"/],
-    ['bad vocab id', JSON.stringify({ ...valid(), model: { type: 'BPE', vocab: { a: 'x' }, merges: [] } }), /model\.vocab: id of "a"/],
-    ['bad merge', JSON.stringify({ ...valid(), model: { type: 'BPE', vocab: { a: 0 }, merges: ['a b c'] } }), /model\.merges\[0\]/],
-    ['merge outside vocab', JSON.stringify({ ...valid(), model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: ['a b'] } }), /merge 1 \("a b"\) uses "ab"/],
-    ['unknown normalizer', JSON.stringify({ ...valid(), normalizer: { type: 'Precompiled' } }), /normalizer: unsupported normalizer type "Precompiled"/],
-    ['bad added token', JSON.stringify({ ...valid(), added_tokens: [{ id: 'x', content: 'y' }] }), /added_tokens\[0\]: "id" must be a number/],
+    [
+      'unknown model type',
+      JSON.stringify({ ...valid(), model: { type: 'Magic' } }),
+      /model: unsupported model type "Magic"/,
+    ],
+    [
+      'bad vocab id',
+      JSON.stringify({ ...valid(), model: { type: 'BPE', vocab: { a: 'x' }, merges: [] } }),
+      /model\.vocab: id of "a"/,
+    ],
+    [
+      'bad merge',
+      JSON.stringify({ ...valid(), model: { type: 'BPE', vocab: { a: 0 }, merges: ['a b c'] } }),
+      /model\.merges\[0\]/,
+    ],
+    [
+      'merge outside vocab',
+      JSON.stringify({ ...valid(), model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: ['a b'] } }),
+      /merge 1 \("a b"\) uses "ab"/,
+    ],
+    [
+      'unknown normalizer',
+      JSON.stringify({ ...valid(), normalizer: { type: 'Precompiled' } }),
+      /normalizer: unsupported normalizer type "Precompiled"/,
+    ],
+    [
+      'bad added token',
+      JSON.stringify({ ...valid(), added_tokens: [{ id: 'x', content: 'y' }] }),
+      /added_tokens\[0\]: "id" must be a number/,
+    ],
   ])('%s: a clear error naming the file', async (_, text, message) => {
     const err = await Tokenizer.fromFile(text.includes('\n') ? text : `${text}\n`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TokenizerFileError);
@@ -200,6 +285,8 @@ describe('malformed tokenizer.json', () => {
   });
 
   it('names the path of a missing file', async () => {
-    await expect(Tokenizer.fromFile('/nonexistent/tokenizer.json')).rejects.toThrow('/nonexistent/tokenizer.json (ENOENT)');
+    await expect(Tokenizer.fromFile('/nonexistent/tokenizer.json')).rejects.toThrow(
+      '/nonexistent/tokenizer.json (ENOENT)',
+    );
   });
 });

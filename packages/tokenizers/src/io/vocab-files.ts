@@ -10,7 +10,10 @@ export function parseVocabJson(text: string, file: string): Map<string, number> 
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(value)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new TokenizerFileError(file, `id of ${JSON.stringify(token)} must be a non-negative integer, got ${JSON.stringify(id)}`);
+      throw new TokenizerFileError(
+        file,
+        `id of ${JSON.stringify(token)} must be a non-negative integer, got ${JSON.stringify(id)}`,
+      );
     }
     vocab.set(token, id);
   }
@@ -42,7 +45,7 @@ export function parseVocabTxt(text: string, file: string): Map<string, number> {
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new TokenizerFileError(file, 'the vocabulary is empty');
   const vocab = new Map<string, number>();
-  lines.forEach((line, i) => vocab.set(line.trimEnd(), i));
+  for (let i = 0; i < lines.length; i++) vocab.set(lines[i].trimEnd(), i);
   return vocab;
 }
 

@@ -26,11 +26,15 @@ export class CharLevel {
 
   fitOnTexts(texts: Iterable<string>): this {
     for (const text of texts) {
-      for (const ch of this.lower ? text.toLowerCase() : text) this.charCounts.set(ch, (this.charCounts.get(ch) ?? 0) + 1);
+      for (const ch of this.lower ? text.toLowerCase() : text)
+        this.charCounts.set(ch, (this.charCounts.get(ch) ?? 0) + 1);
     }
     const first = [...(this.oovToken === null ? [] : [this.oovToken]), ...this.specialTokens];
     const reserved = new Set(first);
-    const sorted = [...this.charCounts].sort((a, b) => b[1] - a[1]).map(([c]) => c).filter((c) => !reserved.has(c));
+    const sorted = [...this.charCounts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([c]) => c)
+      .filter((c) => !reserved.has(c));
     const vocab = [...first, ...sorted];
     this.charIndex = new Map(vocab.map((c, i) => [c, i + 1]));
     this.indexChar = new Map(vocab.map((c, i) => [i + 1, c]));

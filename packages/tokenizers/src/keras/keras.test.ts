@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CharLevel } from './char-level.js';
-import { WordLevel, padSequences } from './word-level.js';
+import { padSequences, WordLevel } from './word-level.js';
 
 // Expectations follow the Keras Tokenizer algorithm (keras_preprocessing/text.py), worked by hand.
 describe('WordLevel (Keras Tokenizer semantics)', () => {
@@ -44,10 +44,22 @@ describe('WordLevel (Keras Tokenizer semantics)', () => {
   });
 
   it('padSequences pads and truncates at the front by default, like Keras', () => {
-    const { data, shape } = padSequences([[1, 2], [3, 4, 5, 6]], { maxLength: 3 });
+    const { data, shape } = padSequences(
+      [
+        [1, 2],
+        [3, 4, 5, 6],
+      ],
+      { maxLength: 3 },
+    );
     expect(shape).toEqual([2, 3]);
     expect(Array.from(data)).toEqual([0, 1, 2, 4, 5, 6]);
-    const post = padSequences([[1, 2], [3, 4, 5, 6]], { maxLength: 3, padding: 'post', truncating: 'post', value: -1 });
+    const post = padSequences(
+      [
+        [1, 2],
+        [3, 4, 5, 6],
+      ],
+      { maxLength: 3, padding: 'post', truncating: 'post', value: -1 },
+    );
     expect(Array.from(post.data)).toEqual([1, 2, -1, 3, 4, 5]);
   });
 });

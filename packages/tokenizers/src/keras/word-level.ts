@@ -63,7 +63,8 @@ export class WordLevel {
       for (const w of new Set(words)) this.wordDocs.set(w, (this.wordDocs.get(w) ?? 0) + 1);
     }
     const sorted = [...this.wordCounts].sort((a, b) => b[1] - a[1]).map(([w]) => w);
-    const vocab = this.oovToken === null ? sorted : [this.oovToken, ...sorted.filter((w) => w !== this.oovToken)];
+    const vocab =
+      this.oovToken === null ? sorted : [this.oovToken, ...sorted.filter((w) => w !== this.oovToken)];
     this.wordIndex = new Map(vocab.map((w, i) => [w, i + 1]));
     this.indexWord = new Map(vocab.map((w, i) => [i + 1, w]));
     return this;
@@ -110,7 +111,11 @@ export class WordLevel {
   }
 
   /** Keras' `to_json` config fields, for saving the fitted state. */
-  toJSON(): { config: Required<WordLevelOptions>; wordCounts: Record<string, number>; documentCount: number } {
+  toJSON(): {
+    config: Required<WordLevelOptions>;
+    wordCounts: Record<string, number>;
+    documentCount: number;
+  } {
     return {
       config: {
         numWords: this.numWords,

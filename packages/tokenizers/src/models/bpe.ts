@@ -3,8 +3,8 @@ import type { JsonObject, JsonValue } from '../io/json.js';
 import { utf8WithOffsets } from '../io/utf8.js';
 import { BYTE_TO_CHAR } from '../pre-tokenizers/byte-level-alphabet.js';
 import { gpt2MatchEnd, hashRange } from '../pre-tokenizers/gpt2-scanner.js';
-import { MergeTable, applyMerges } from './merge-table.js';
-import { type Model, type ModelToken, invertVocab, vocabToJSON } from './model.js';
+import { applyMerges, MergeTable } from './merge-table.js';
+import { invertVocab, type Model, type ModelToken, vocabToJSON } from './model.js';
 import { WordCache } from './word-cache.js';
 
 export interface BPEOptions {
@@ -83,7 +83,11 @@ export class BPEModel implements Model {
   /** Vocabulary ids of the 256 byte characters, or null when some are missing. */
   readonly byteIds: Int32Array | null;
 
-  constructor(vocab: Map<string, number>, merges: ReadonlyArray<readonly [string, string]>, options: BPEOptions = {}) {
+  constructor(
+    vocab: Map<string, number>,
+    merges: ReadonlyArray<readonly [string, string]>,
+    options: BPEOptions = {},
+  ) {
     this.vocab = vocab;
     this.merges = merges;
     this.unkToken = options.unkToken ?? null;
@@ -102,11 +106,14 @@ export class BPEModel implements Model {
       const ia = vocab.get(a);
       const ib = vocab.get(b);
       // HF strips the continuing-subword prefix from the right part when forming the new token.
-      const merged = a + (prefixLen > 0 && b.startsWith(this.continuingSubwordPrefix ?? '') ? b.slice(prefixLen) : b);
+      const merged =
+        a + (prefixLen > 0 && b.startsWith(this.continuingSubwordPrefix ?? '') ? b.slice(prefixLen) : b);
       const im = vocab.get(merged);
       if (ia === undefined || ib === undefined || im === undefined) {
         const missing = ia === undefined ? a : ib === undefined ? b : merged;
-        throw new Error(`BPE: merge ${rank + 1} ("${a} ${b}") uses "${missing}", which is not in the vocabulary`);
+        throw new Error(
+          `BPE: merge ${rank + 1} ("${a} ${b}") uses "${missing}", which is not in the vocabulary`,
+        );
       }
       this.table.set(ia, ib, rank, im);
     }
@@ -216,7 +223,12 @@ export class BPEModel implements Model {
     const out: ModelToken[] = [];
     for (let i = 0; i < m; i++) {
       const last = (i + 1 < m ? firsts[i + 1] : n) - 1;
-      out.push({ id: ids[i], value: this.idToTokenTable[ids[i]], start: symStart[firsts[i]], end: symEnd[last] });
+      out.push({
+        id: ids[i],
+        value: this.idToTokenTable[ids[i]],
+        start: symStart[firsts[i]],
+        end: symEnd[last],
+      });
     }
     return out;
   }
@@ -298,7 +310,9 @@ export class BPEModel implements Model {
 
   toJSON(): JsonObject {
     const merges: JsonValue[] =
-      this.mergesFormat === 'strings' ? this.merges.map(([a, b]) => `${a} ${b}`) : this.merges.map(([a, b]) => [a, b]);
+      this.mergesFormat === 'strings'
+        ? this.merges.map(([a, b]) => `${a} ${b}`)
+        : this.merges.map(([a, b]) => [a, b]);
     return {
       type: 'BPE',
       dropout: this.dropout,
@@ -323,8 +337,16 @@ export function parseMerge(entry: JsonValue, file: string, where: string): [stri
     }
     return [parts[0], parts[1]];
   }
-  if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && typeof entry[1] === 'string') {
+  if (
+    Array.isArray(entry) &&
+    entry.length === 2 &&
+    typeof entry[0] === 'string' &&
+    typeof entry[1] === 'string'
+  ) {
     return [entry[0], entry[1]];
   }
-  throw new TokenizerFileError(file, `${where}: expected "left right" or ["left", "right"], got ${JSON.stringify(entry)}`);
+  throw new TokenizerFileError(
+    file,
+    `${where}: expected "left right" or ["left", "right"], got ${JSON.stringify(entry)}`,
+  );
 }

@@ -12,7 +12,10 @@ export function vocabFromJSON(r: JsonReader, key: string): Map<string, number> {
   const vocab = new Map<string, number>();
   for (const [token, id] of Object.entries(obj.value)) {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
-      throw new TokenizerFileError(r.file, `${obj.path}: id of ${JSON.stringify(token)} must be a non-negative integer, got ${JSON.stringify(id)}`);
+      throw new TokenizerFileError(
+        r.file,
+        `${obj.path}: id of ${JSON.stringify(token)} must be a non-negative integer, got ${JSON.stringify(id)}`,
+      );
     }
     vocab.set(token, id);
   }
@@ -23,7 +26,13 @@ export function vocabFromJSON(r: JsonReader, key: string): Map<string, number> {
 export function modelFromJSON(value: JsonValue, file: string, path = 'model'): Model {
   const r = JsonReader.of(file, path, value);
   // Some old files omit the type; HF then guesses from the fields, as we do.
-  const type = r.has('type') ? r.type() : r.has('merges') ? 'BPE' : r.has('continuing_subword_prefix') ? 'WordPiece' : 'WordLevel';
+  const type = r.has('type')
+    ? r.type()
+    : r.has('merges')
+      ? 'BPE'
+      : r.has('continuing_subword_prefix')
+        ? 'WordPiece'
+        : 'WordLevel';
   switch (type) {
     case 'BPE': {
       const raw = r.array('merges');
@@ -54,7 +63,12 @@ export function modelFromJSON(value: JsonValue, file: string, path = 'model'): M
       return new WordLevelModel(vocabFromJSON(r, 'vocab'), r.string('unk_token', '<unk>'));
     case 'Unigram': {
       const pieces = r.array('vocab').map((entry, i): [string, number] => {
-        if (Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && typeof entry[1] === 'number') {
+        if (
+          Array.isArray(entry) &&
+          entry.length === 2 &&
+          typeof entry[0] === 'string' &&
+          typeof entry[1] === 'number'
+        ) {
           return [entry[0], entry[1]];
         }
         return r.fail(`vocab[${i}] must be a [piece, score] pair`);

@@ -8,10 +8,31 @@ import { Tokenizer } from '../tokenizer.js';
 /** A small SentencePiece-like vocabulary: characters, frequent pieces, equal-score ties. */
 function pieces(byteFallback: boolean): Array<[string, number]> {
   const out: Array<[string, number]> = [['<unk>', 0]];
-  if (byteFallback) for (let b = 0; b < 256; b++) out.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, -20]);
-  const words = ['▁the', '▁a', '▁whale', '▁wh', 'ale', '▁is', 'ing', 'er', 'th', 'he', '▁ca', 'fé', '▁café', 'é', '日本', '本', '😀'];
-  words.forEach((w, i) => out.push([w, -2 - (i % 5) * 0.5]));
-  const chars = '▁abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,!?\'0123456789日';
+  if (byteFallback)
+    for (let b = 0; b < 256; b++) out.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, -20]);
+  const words = [
+    '▁the',
+    '▁a',
+    '▁whale',
+    '▁wh',
+    'ale',
+    '▁is',
+    'ing',
+    'er',
+    'th',
+    'he',
+    '▁ca',
+    'fé',
+    '▁café',
+    'é',
+    '日本',
+    '本',
+    '😀',
+  ];
+  words.forEach((w, i) => {
+    out.push([w, -2 - (i % 5) * 0.5]);
+  });
+  const chars = "▁abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.,!?'0123456789日";
   for (const c of chars) out.push([c, -6]);
   return out;
 }

@@ -71,7 +71,8 @@ export class UnigramModel implements Model {
     const unkScore = this.minScore - UNK_PENALTY;
     for (let start = 0; start < n; ) {
       const c = s.charCodeAt(start);
-      const charLen = c >= 0xd800 && c <= 0xdbff && start + 1 < n && (s.charCodeAt(start + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+      const charLen =
+        c >= 0xd800 && c <= 0xdbff && start + 1 < n && (s.charCodeAt(start + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
       if (start > 0 && from[start] < 0) {
         start += charLen;
         continue;
@@ -91,7 +92,10 @@ export class UnigramModel implements Model {
         if (end - start === charLen) single = true;
       }
       if (!single) {
-        if (this.unkId === null) throw new Error(`Unigram: no piece for ${JSON.stringify(s.slice(start, start + charLen))} and no unk_id`);
+        if (this.unkId === null)
+          throw new Error(
+            `Unigram: no piece for ${JSON.stringify(s.slice(start, start + charLen))} and no unk_id`,
+          );
         const end = start + charLen;
         const candidate = base + unkScore;
         if (from[end] < 0 || candidate > score[end]) {
@@ -129,7 +133,10 @@ export class UnigramModel implements Model {
         continue;
       }
       if (this.byteFallback) {
-        const bytes = Array.from(new TextEncoder().encode(piece), (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`);
+        const bytes = Array.from(
+          new TextEncoder().encode(piece),
+          (b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`,
+        );
         if (bytes.every((b) => this.ids.has(b))) {
           for (const b of bytes) out.push({ id: this.ids.get(b) as number, value: b, start, end });
           continue;

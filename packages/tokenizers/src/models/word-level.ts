@@ -1,5 +1,5 @@
 import type { JsonObject } from '../io/json.js';
-import { type Model, type ModelToken, invertVocab, vocabToJSON } from './model.js';
+import { invertVocab, type Model, type ModelToken, vocabToJSON } from './model.js';
 
 /** HF's `WordLevel` model: each word is one id, unknown words the unknown token. */
 export class WordLevelModel implements Model {
@@ -34,7 +34,9 @@ export class WordLevelModel implements Model {
     if (id !== undefined) return [{ id, value: word, start: 0, end: word.length }];
     const unk = this.vocab.get(this.unkToken);
     if (unk === undefined) {
-      throw new Error(`WordLevel: "${word}" is not in the vocabulary and unk_token "${this.unkToken}" is missing too`);
+      throw new Error(
+        `WordLevel: "${word}" is not in the vocabulary and unk_token "${this.unkToken}" is missing too`,
+      );
     }
     return [{ id: unk, value: this.unkToken, start: 0, end: word.length }];
   }

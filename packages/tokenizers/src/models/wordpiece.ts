@@ -1,5 +1,5 @@
 import type { JsonObject } from '../io/json.js';
-import { type Model, type ModelToken, invertVocab, vocabToJSON } from './model.js';
+import { invertVocab, type Model, type ModelToken, vocabToJSON } from './model.js';
 
 export interface WordPieceOptions {
   unkToken?: string;

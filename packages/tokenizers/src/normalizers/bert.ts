@@ -35,16 +35,16 @@ export class BertNormalizer implements Normalizer {
     // because each step maps a character to characters the later steps treat independently.
     ns.mapChars(
       (ch) => {
-      const c = ch.charCodeAt(0);
-      if (c < 128 && c !== 0 && c >= 32 && c !== 127) return lowercase ? ch.toLowerCase() : ch;
-      if (cleanText) {
-        if (c === 0 || ch === '\ufffd' || isControl(ch)) return '';
-        if (isWhitespace(ch)) return ' ';
-      }
-      if (handleChineseChars && isChineseChar(ch)) return ` ${ch} `;
-      let out = strip ? stripAccentsChar(ch) : ch;
-      if (lowercase) out = lowercaseOf(out);
-      return out;
+        const c = ch.charCodeAt(0);
+        if (c < 128 && c !== 0 && c >= 32 && c !== 127) return lowercase ? ch.toLowerCase() : ch;
+        if (cleanText) {
+          if (c === 0 || ch === '\ufffd' || isControl(ch)) return '';
+          if (isWhitespace(ch)) return ' ';
+        }
+        if (handleChineseChars && isChineseChar(ch)) return ` ${ch} `;
+        let out = strip ? stripAccentsChar(ch) : ch;
+        if (lowercase) out = lowercaseOf(out);
+        return out;
       },
       // Printable ASCII and \t \n \r: lowercasing and whitespace cleaning keep lengths.
       { pattern: ASCII_RUN, map: (run) => this.asciiRun(run) },

@@ -37,6 +37,8 @@ export function normalizerFromJSON(value: JsonValue, file: string, path = 'norma
         r.array('normalizers').map((n, i) => normalizerFromJSON(n, file, `${path}.normalizers[${i}]`)),
       );
     default:
-      return r.fail(`unsupported normalizer type "${type}" (supported: BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, Sequence)`);
+      return r.fail(
+        `unsupported normalizer type "${type}" (supported: BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip, Replace, Prepend, Sequence)`,
+      );
   }
 }

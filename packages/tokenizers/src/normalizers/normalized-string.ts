@@ -165,7 +165,8 @@ export class NormalizedString {
       const start = m.index;
       const rep = fn(cluster);
       if (rep === cluster) {
-        for (let k = 0; k < cluster.length; k++) next.push(align[2 * (start + k)], align[2 * (start + k) + 1]);
+        for (let k = 0; k < cluster.length; k++)
+          next.push(align[2 * (start + k)], align[2 * (start + k) + 1]);
       } else {
         changed = true;
         alignCluster(cluster, rep, start, align, next);
@@ -244,8 +245,12 @@ export class NormalizedString {
 function alignCluster(cluster: string, rep: string, start: number, align: Int32Array, next: number[]): void {
   const inputs: Array<[string, number, number]> = [];
   for (let k = 0; k < cluster.length; ) {
-    const units = cluster.codePointAt(k) as number > 0xffff ? 2 : 1;
-    inputs.push([cluster.slice(k, k + units), align[2 * (start + k)], align[2 * (start + k + units - 1) + 1]]);
+    const units = (cluster.codePointAt(k) as number) > 0xffff ? 2 : 1;
+    inputs.push([
+      cluster.slice(k, k + units),
+      align[2 * (start + k)],
+      align[2 * (start + k + units - 1) + 1],
+    ]);
     k += units;
   }
   const used = new Uint8Array(inputs.length);
@@ -274,4 +279,4 @@ function isLowSurrogate(c: number): boolean {
 }
 
 /** A code point followed by combining marks (and Hangul medial/final jamo, which NFC composes). */
-const CLUSTER = /[^][\p{M}\u1160-\u11ff]*/gu;
+const CLUSTER = /[\s\S][\p{M}\u1160-\u11ff]*/gu;

@@ -10,7 +10,7 @@ export class UnicodeNormalizer implements Normalizer {
 
   normalize(ns: NormalizedString): void {
     // ASCII is invariant under every form: skip the per-cluster work.
-    if (!/[^\x00-\x7f]/.test(ns.normalized)) return;
+    if (!/[\u0080-\uffff]/.test(ns.normalized)) return;
     const form = this.form;
     ns.mapClusters((cluster) => cluster.normalize(form));
   }

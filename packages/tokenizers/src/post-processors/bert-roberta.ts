@@ -1,7 +1,7 @@
 import { Encoding } from '../encoding/encoding.js';
 import type { JsonObject } from '../io/json.js';
 import { trimByteLevelOffsets } from './byte-level.js';
-import { type PostProcessor, defaultProcess } from './post-processor.js';
+import { defaultProcess, type PostProcessor } from './post-processor.js';
 
 /** HF `BertProcessing`: `[CLS] A [SEP]` and `[CLS] A [SEP] B [SEP]`, B with type id 1. */
 export class BertProcessing implements PostProcessor {
@@ -19,7 +19,11 @@ export class BertProcessing implements PostProcessor {
     const [sepTok, sepId] = this.sep;
     const [clsTok, clsId] = this.cls;
     const first = (e: Encoding): Encoding =>
-      Encoding.concat([Encoding.special([clsId], [clsTok], 0), e.withSequence(0, 0), Encoding.special([sepId], [sepTok], 0)]);
+      Encoding.concat([
+        Encoding.special([clsId], [clsTok], 0),
+        e.withSequence(0, 0),
+        Encoding.special([sepId], [sepTok], 0),
+      ]);
     const second = (e: Encoding): Encoding =>
       Encoding.concat([e.withSequence(1, 1), Encoding.special([sepId], [sepTok], 1)]);
     return joinWithOverflow(encoding, pair, first, second);
@@ -86,7 +90,10 @@ function joinWithOverflow(
   const join = (x: Encoding, y: Encoding | null): Encoding =>
     y === null ? first(x) : Encoding.concat([first(x), second(y)]);
   const main = join(a, b);
-  const overflowing = [...a.overflowing.map((o) => join(o, b)), ...(b?.overflowing ?? []).map((o) => join(a, o))];
+  const overflowing = [
+    ...a.overflowing.map((o) => join(o, b)),
+    ...(b?.overflowing ?? []).map((o) => join(a, o)),
+  ];
   return overflowing.length ? new Encoding({ ...main.fields(), overflowing }) : main;
 }
 

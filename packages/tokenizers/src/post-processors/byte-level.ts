@@ -2,7 +2,7 @@ import { Encoding } from '../encoding/encoding.js';
 import type { JsonObject } from '../io/json.js';
 import { BYTE_TO_CHAR } from '../pre-tokenizers/byte-level-alphabet.js';
 import { isWhitespace } from '../unicode/char-classes.js';
-import { type PostProcessor, defaultProcess, mapWithOverflow } from './post-processor.js';
+import { defaultProcess, mapWithOverflow, type PostProcessor } from './post-processor.js';
 
 const SPACE_CHAR = BYTE_TO_CHAR[32];
 

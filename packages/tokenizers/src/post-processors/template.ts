@@ -1,6 +1,6 @@
 import { Encoding } from '../encoding/encoding.js';
 import type { JsonObject, JsonValue } from '../io/json.js';
-import { type PostProcessor, defaultProcess } from './post-processor.js';
+import type { PostProcessor } from './post-processor.js';
 
 /** One item of a template: an input sequence or a special token, with its type id. */
 export type TemplatePiece =
@@ -28,7 +28,8 @@ export function parseTemplate(template: string): TemplatePiece[] {
       const typeId = m[2] === undefined ? 0 : Number(m[2]);
       if (name === '$' || name === '$A' || name === '$a') return { kind: 'sequence', id: 'A', typeId };
       if (name === '$B' || name === '$b') return { kind: 'sequence', id: 'B', typeId };
-      if (name.startsWith('$')) throw new Error(`TemplateProcessing: unknown sequence "${name}" (use $A or $B)`);
+      if (name.startsWith('$'))
+        throw new Error(`TemplateProcessing: unknown sequence "${name}" (use $A or $B)`);
       return { kind: 'special', id: name, typeId };
     });
 }
@@ -84,7 +85,8 @@ export class TemplateProcessing implements PostProcessor {
       for (const p of template) {
         if (p.kind === 'sequence') {
           const src = p.id === 'A' ? a : b;
-          if (src === null) throw new Error('TemplateProcessing: the template needs a pair ($B) but got one sequence');
+          if (src === null)
+            throw new Error('TemplateProcessing: the template needs a pair ($B) but got one sequence');
           parts.push(src.withSequence(p.typeId, p.id === 'A' ? 0 : 1));
         } else if (addSpecialTokens) {
           const t = this.specialTokens.get(p.id) as TemplateSpecialToken;
@@ -127,5 +129,3 @@ export function pieceFromJSON(v: JsonValue): TemplatePiece | null {
   }
   return null;
 }
-
-export { defaultProcess };

@@ -3,7 +3,14 @@ import { ByteLevelPreTokenizer } from './byte-level.js';
 import { Metaspace, type PrependScheme } from './metaspace.js';
 import { type PreTokenizer, SPLIT_BEHAVIORS, type SplitBehavior } from './pre-tokenizer.js';
 import { PreTokenizerSequence, Split } from './split.js';
-import { BertPreTokenizer, CharDelimiterSplit, Digits, Punctuation, Whitespace, WhitespaceSplit } from './whitespace.js';
+import {
+  BertPreTokenizer,
+  CharDelimiterSplit,
+  Digits,
+  Punctuation,
+  Whitespace,
+  WhitespaceSplit,
+} from './whitespace.js';
 
 function behavior(r: JsonReader, key: string, fallback: SplitBehavior): SplitBehavior {
   const b = r.string(key, fallback);
@@ -51,6 +58,8 @@ export function preTokenizerFromJSON(value: JsonValue, file: string, path = 'pre
         r.array('pretokenizers').map((p, i) => preTokenizerFromJSON(p, file, `${path}.pretokenizers[${i}]`)),
       );
     default:
-      return r.fail(`unsupported pre-tokenizer type "${type}" (supported: ByteLevel, Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, Digits, CharDelimiterSplit, Metaspace, Split, Sequence)`);
+      return r.fail(
+        `unsupported pre-tokenizer type "${type}" (supported: ByteLevel, Whitespace, WhitespaceSplit, BertPreTokenizer, Punctuation, Digits, CharDelimiterSplit, Metaspace, Split, Sequence)`,
+      );
   }
 }

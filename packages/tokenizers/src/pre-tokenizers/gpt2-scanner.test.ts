@@ -19,7 +19,40 @@ function regexSplit(text: string): string[] {
 
 /** Deterministic pseudo-random text over an alphabet with every character class of the pattern. */
 function randomText(seed: number, length: number): string {
-  const pieces = [' ', '  ', '\t', '\n', '\u00a0', '\u3000', '\u0085', '\ufeff', "'", "'s", "'ll", "'re", "'x", 'a', 'Z', 'é', 'ß', '日', '😀', '𝔘', '1', '٣', '½', '.', ',', '!', '€', '\u0301', '\ud800', '\udc00', '\u200d', '_'];
+  const pieces = [
+    ' ',
+    '  ',
+    '\t',
+    '\n',
+    '\u00a0',
+    '\u3000',
+    '\u0085',
+    '\ufeff',
+    "'",
+    "'s",
+    "'ll",
+    "'re",
+    "'x",
+    'a',
+    'Z',
+    'é',
+    'ß',
+    '日',
+    '😀',
+    '𝔘',
+    '1',
+    '٣',
+    '½',
+    '.',
+    ',',
+    '!',
+    '€',
+    '\u0301',
+    '\ud800',
+    '\udc00',
+    '\u200d',
+    '_',
+  ];
   let s = seed >>> 0;
   let out = '';
   for (let i = 0; i < length; i++) {

@@ -1,7 +1,7 @@
 import type { JsonObject } from '../io/json.js';
 import type { NormalizedString } from '../normalizers/normalized-string.js';
 import { escapeRegex } from '../unicode/regex.js';
-import { type PreTokenizer, charMatches, splitByMatches } from './pre-tokenizer.js';
+import { charMatches, type PreTokenizer, splitByMatches } from './pre-tokenizer.js';
 
 /** When Metaspace adds the replacement character in front of the text (HF `PrependScheme`). */
 export type PrependScheme = 'always' | 'first' | 'never';
@@ -31,7 +31,13 @@ export class Metaspace implements PreTokenizer {
       }
       if (this.split) {
         const r = this.replacement;
-        out.push(...splitByMatches(p, charMatches(p.normalized, (c) => c === r), 'MergedWithNext'));
+        out.push(
+          ...splitByMatches(
+            p,
+            charMatches(p.normalized, (c) => c === r),
+            'MergedWithNext',
+          ),
+        );
       } else if (p.length > 0) {
         out.push(p);
       }
@@ -40,6 +46,11 @@ export class Metaspace implements PreTokenizer {
   }
 
   toJSON(): JsonObject {
-    return { type: 'Metaspace', replacement: this.replacement, prepend_scheme: this.prependScheme, split: this.split };
+    return {
+      type: 'Metaspace',
+      replacement: this.replacement,
+      prepend_scheme: this.prependScheme,
+      split: this.split,
+    };
   }
 }

@@ -1,7 +1,7 @@
 import { type JsonObject, type Pattern, patternToJSON } from '../io/json.js';
 import type { NormalizedString } from '../normalizers/normalized-string.js';
 import { compilePattern } from '../unicode/regex.js';
-import { type PreTokenizer, type SplitBehavior, regexMatches, splitByMatches } from './pre-tokenizer.js';
+import { type PreTokenizer, regexMatches, type SplitBehavior, splitByMatches } from './pre-tokenizer.js';
 
 /** HF `Split`: a string or regex pattern with a delimiter behaviour, optionally inverted. */
 export class Split implements PreTokenizer {
@@ -22,7 +22,12 @@ export class Split implements PreTokenizer {
   }
 
   toJSON(): JsonObject {
-    return { type: 'Split', pattern: patternToJSON(this.pattern), behavior: this.behavior, invert: this.invert };
+    return {
+      type: 'Split',
+      pattern: patternToJSON(this.pattern),
+      behavior: this.behavior,
+      invert: this.invert,
+    };
   }
 }
 

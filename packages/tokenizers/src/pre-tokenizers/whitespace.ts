@@ -2,17 +2,18 @@ import type { JsonObject } from '../io/json.js';
 import type { NormalizedString } from '../normalizers/normalized-string.js';
 import { isNumeric, isPunctuation, isWhitespace } from '../unicode/char-classes.js';
 import {
-  type PreTokenizer,
-  type SplitBehavior,
   charMatches,
+  type PreTokenizer,
   regexMatches,
+  type SplitBehavior,
   splitByMatches,
 } from './pre-tokenizer.js';
 
 /** HF `Whitespace`: keeps runs of word characters and runs of other non-space characters. */
 export class Whitespace implements PreTokenizer {
   // Rust's `\w` is Unicode-aware (alphabetic, marks, decimal digits, connector punctuation).
-  private readonly regex = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu;
+  private readonly regex =
+    /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}\p{White_Space}]+/gu;
 
   preTokenize(pieces: NormalizedString[]): NormalizedString[] {
     return pieces.flatMap((p) => splitByMatches(p, regexMatches(p.normalized, this.regex), 'Removed', true));
@@ -46,7 +47,8 @@ function splitWords(p: NormalizedString, punctuation: boolean, out: NormalizedSt
     let kind: number;
     if (c < 128) kind = ASCII_KIND[c];
     else {
-      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) units = 2;
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00)
+        units = 2;
       const ch = s.slice(i, i + units);
       kind = isWhitespace(ch) ? SPACE : isPunctuation(ch) ? PUNCT : WORD;
     }
@@ -122,7 +124,13 @@ export class CharDelimiterSplit implements PreTokenizer {
 
   preTokenize(pieces: NormalizedString[]): NormalizedString[] {
     const d = this.delimiter;
-    return pieces.flatMap((p) => splitByMatches(p, charMatches(p.normalized, (c) => c === d), 'Removed'));
+    return pieces.flatMap((p) =>
+      splitByMatches(
+        p,
+        charMatches(p.normalized, (c) => c === d),
+        'Removed',
+      ),
+    );
   }
 
   toJSON(): JsonObject {

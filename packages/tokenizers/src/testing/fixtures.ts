@@ -47,7 +47,8 @@ export function toCodePointOffsets(text: string, offsets: Array<[number, number]
   for (let i = 0; i < text.length; i++) {
     cp[i] = n;
     const c = text.charCodeAt(i);
-    const pair = c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
+    const pair =
+      c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00;
     if (pair) {
       cp[i + 1] = n;
       i++;
@@ -69,7 +70,7 @@ export const HARD_CASES: readonly string[] = [
   'whitespace runs:     five,\t\t\ttabs, \u00a0nbsp\u2003em\u3000ideographic',
   "contractions: I'm you're we've they'll she'd it's don't can't O'Neil 'quoted'",
   'curly apostrophes: I\u2019m you\u2019re it\u2019s \u2018single\u2019 \u201cdouble\u201d',
-  'UPPER CASE CONTRACTIONS: I\'M YOU\'RE IT\'S',
+  "UPPER CASE CONTRACTIONS: I'M YOU'RE IT'S",
   'emoji: 😀 👍🏽 👨‍👩‍👧‍👦 🏳️‍🌈 ❤️ 🇫🇷',
   'CJK: 日本語のテキスト、中文文本，한국어 텍스트',
   'control chars: \u0000\u0001\u0007\u001b[31m red \u007f\u0085 \u200b zero\u200dwidth \ufeffbom',

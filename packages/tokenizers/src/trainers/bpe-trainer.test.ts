@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BPE } from '../factories/bpe.js';
 import { BertNormalizer } from '../normalizers/bert.js';
 import { BertPreTokenizer } from '../pre-tokenizers/whitespace.js';
-import { HARD_CASES, corpus, hf } from '../testing/fixtures.js';
+import { corpus, HARD_CASES, hf } from '../testing/fixtures.js';
 import { Tokenizer } from '../tokenizer.js';
 import { trainBPE } from './bpe-trainer.js';
 import type { TrainingProgress } from './progress.js';
@@ -45,7 +45,10 @@ describe('BPE training', () => {
     // HF's default WordPieceTrainer: vocab 30000, no special tokens, no alphabet limit. HF numbers
     // the "##x" symbols in HashMap order, which changes from run to run, and pair-id ties follow
     // those numbers; so only the token sets are compared, and they agree but for a few ties.
-    const counts = countWords({ normalizer: new BertNormalizer(), preTokenizer: new BertPreTokenizer() }, sampleLines);
+    const counts = countWords(
+      { normalizer: new BertNormalizer(), preTokenizer: new BertPreTokenizer() },
+      sampleLines,
+    );
     const ours = new Set(trainBPE(counts, { vocabSize: 30000, continuingSubwordPrefix: '##' }).vocab.keys());
     const onlyOurs = [...ours].filter((t) => !theirs.has(t));
     const onlyTheirs = [...theirs].filter((t) => !ours.has(t));

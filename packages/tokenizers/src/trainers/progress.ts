@@ -44,7 +44,10 @@ export function terminalProgressBar(): ProgressCallback {
 }
 
 /** Combines the user's callback and the optional terminal bar. */
-export function progressReporter(onProgress?: ProgressCallback, showProgress?: boolean): ProgressCallback | null {
+export function progressReporter(
+  onProgress?: ProgressCallback,
+  showProgress?: boolean,
+): ProgressCallback | null {
   const bar = showProgress ? terminalProgressBar() : null;
   if (!onProgress && !bar) return null;
   return (p) => {

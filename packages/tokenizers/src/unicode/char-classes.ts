@@ -5,7 +5,7 @@
  */
 
 /** Rust `char::is_whitespace`: the White_Space property. */
-export const WHITESPACE = /\p{White_Space}/u;
+const WHITESPACE = /\p{White_Space}/u;
 
 /** Rust `char::is_alphanumeric` (Alphabetic or Numeric). */
 const ALPHANUMERIC = /[\p{Alphabetic}\p{N}]/u;
@@ -27,7 +27,8 @@ export function isWhitespace(ch: string): boolean {
 
 export function isPunctuation(ch: string): boolean {
   const c = ch.charCodeAt(0);
-  if (c < 128) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+  if (c < 128)
+    return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
   return PUNCTUATION.test(ch);
 }
 
