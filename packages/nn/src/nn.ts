@@ -3,10 +3,16 @@
 export * as functional from './functional/index.js';
 export * as init from './init/index.js';
 export * from './layers/activation.js';
+export * from './layers/attention.js';
+export * from './layers/conv.js';
 export * from './layers/dropout.js';
 export * from './layers/embedding.js';
 export * from './layers/linear.js';
 export * from './layers/normalization.js';
+export * from './layers/pooling.js';
+export * from './layers/rnn.js';
+export * from './layers/transformer.js';
+export * from './layers/upsample.js';
 export type { TensorModule } from './module/containers.js';
 export { ModuleDict, ModuleList, Sequential } from './module/containers.js';
 export type {

@@ -86,10 +86,13 @@ describe('clipGradNorm_', () => {
 
 describe('optimizer state dicts', () => {
   function train(model: nn.Linear, opt: optim.Adam, steps: number): void {
-    const x = k.tensor([
-      [1, 2],
-      [3, -1],
-    ]);
+    const x = k.tensor(
+      [
+        [1, 2],
+        [3, -1],
+      ],
+      { dtype: 'float32' },
+    );
     for (let i = 0; i < steps; i++) {
       k.tidy(() => {
         opt.zeroGrad();

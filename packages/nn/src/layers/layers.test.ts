@@ -17,11 +17,23 @@ import {
   toTensor,
 } from '../testing/fixtures.js';
 
+interface CallSpec {
+  /** How many inputs are positional arguments. */
+  positional: number;
+  /** Inputs [start, end) passed as one tuple argument (LSTM's (h0, c0)). */
+  tuple?: [number, number];
+  /** Call options taking input tensors, by input index. */
+  tensorOptions?: Record<string, number>;
+  /** Literal call options. */
+  options?: Record<string, unknown>;
+}
+
 interface Spec {
   type: string;
   args: unknown[];
   options?: Record<string, unknown>;
   mode?: 'train' | 'eval';
+  call?: CallSpec;
 }
 
 interface LayerCase {
@@ -48,7 +60,18 @@ const PARAMETERISED = new Set([
   'BatchNorm1d',
   'BatchNorm2d',
   'Embedding',
+  'Conv1d',
+  'Conv2d',
+  'ConvTranspose2d',
+  'RNN',
+  'GRU',
+  'LSTM',
+  'MultiheadAttention',
+  'TransformerEncoderLayer',
+  'TransformerDecoderLayer',
 ]);
+
+const isSpec = (v: unknown): v is Spec => typeof v === 'object' && v !== null && 'type' in v && 'args' in v;
 
 type LayerConstructor = new (...args: unknown[]) => nn.Module;
 
@@ -57,6 +80,15 @@ function build(spec: Spec, dtype: k.DType): nn.Module {
     return new nn.Sequential(...(spec.args as Spec[]).map((s) => build(s, dtype) as nn.TensorModule));
   const ctor = (nn as unknown as Record<string, LayerConstructor>)[spec.type];
   if (!ctor) throw new Error(`no layer nn.${spec.type}`);
+  // Nested specs (a Transformer stack's layer, its norm) are built first; a Transformer takes dtype in its options.
+  const resolve = (v: unknown) => (isSpec(v) ? build(v, dtype) : v);
+  if (spec.type === 'Transformer') return new ctor({ ...(spec.args[0] as object), dtype });
+  if (spec.type === 'TransformerEncoder' || spec.type === 'TransformerDecoder') {
+    const options = Object.fromEntries(
+      Object.entries(spec.options ?? {}).map(([key, v]) => [key, resolve(v)]),
+    );
+    return new ctor(...spec.args.map(resolve), options);
+  }
   // Layers with parameters take factory options (dtype) after their positional arguments.
   const takesOptions = spec.options !== undefined || PARAMETERISED.has(spec.type);
   return takesOptions ? new ctor(...spec.args, { ...spec.options, dtype }) : new ctor(...spec.args);
@@ -69,6 +101,19 @@ function flatOutputs(out: unknown): (k.Tensor | null)[] {
   throw new Error(`unexpected layer output ${typeof out}`);
 }
 
+function callForward(m: nn.Module, call: CallSpec | undefined, inputs: k.Tensor[]): unknown {
+  const forward = m.forward.bind(m) as (...args: unknown[]) => unknown;
+  if (!call) return forward(...inputs);
+  const args: unknown[] = inputs.slice(0, call.positional);
+  if (call.tuple && inputs.length > call.tuple[0]) args.push(inputs.slice(call.tuple[0], call.tuple[1]));
+  if (call.tensorOptions || call.options) {
+    const options: Record<string, unknown> = { ...call.options };
+    for (const [name, i] of Object.entries(call.tensorOptions ?? {})) options[name] = inputs[i];
+    args.push(options);
+  }
+  return forward(...args);
+}
+
 function runCase(name: string, c: LayerCase, dtype: k.DType, tol: Tolerance): void {
   const m = build(c.spec, dtype);
   m.loadStateDict(toStateDict(c.state, dtype));
@@ -77,7 +122,7 @@ function runCase(name: string, c: LayerCase, dtype: k.DType, tol: Tolerance): vo
     const t = toTensor(e, dtype);
     return k.isFloating(t.dtype) ? t.requiresGrad_() : t;
   });
-  const outputs = flatOutputs((m.forward as (...xs: k.Tensor[]) => unknown)(...inputs));
+  const outputs = flatOutputs(callForward(m, c.spec.call, inputs));
   expect(outputs.length).toBe(c.outputs.length);
   let loss: k.Tensor | null = null;
   outputs.forEach((o, i) => {

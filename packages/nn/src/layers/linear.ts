@@ -73,14 +73,14 @@ export class LazyLinear extends Module {
   readonly outFeatures: number;
   weight: k.Tensor | null = null;
   bias: k.Tensor | null = null;
-  readonly #withBias: boolean;
-  readonly #factory: FactoryOptions;
+  private readonly withBias: boolean;
+  private readonly factoryOptions: FactoryOptions;
 
   constructor(outFeatures: number, options: LinearOptions = {}) {
     super();
     this.outFeatures = outFeatures;
-    this.#withBias = options.bias !== false;
-    this.#factory = factory(options);
+    this.withBias = options.bias !== false;
+    this.factoryOptions = factory(options);
   }
 
   get hasUninitializedParams(): boolean {
@@ -90,8 +90,8 @@ export class LazyLinear extends Module {
   /** Creates the parameters for `inFeatures` inputs and initialises them like Linear. */
   initializeParameters(inFeatures: number): void {
     this.inFeatures = inFeatures;
-    this.weight = Parameter(k.empty([this.outFeatures, inFeatures], this.#factory));
-    this.bias = this.#withBias ? Parameter(k.empty([this.outFeatures], this.#factory)) : null;
+    this.weight = Parameter(k.empty([this.outFeatures, inFeatures], this.factoryOptions));
+    this.bias = this.withBias ? Parameter(k.empty([this.outFeatures], this.factoryOptions)) : null;
     resetLinearLike(this.weight, this.bias);
   }
 
@@ -111,7 +111,7 @@ export class LazyLinear extends Module {
   }
 
   override extraRepr(): string {
-    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.#withBias)}`;
+    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${pyBool(this.withBias)}`;
   }
 }
 

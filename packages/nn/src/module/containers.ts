@@ -12,7 +12,7 @@ export interface TensorModule extends Module {
 
 abstract class OrderedContainer extends Module {
   protected readonly entries = new Map<string, Module>();
-  #indexed = 0;
+  private indexed = 0;
 
   protected override *ownMembers(): Generator<[string, unknown]> {
     yield* this.entries;
@@ -25,13 +25,19 @@ abstract class OrderedContainer extends Module {
 
   /** Defines `this[i]` getters for 0..length-1 (non-enumerable, so traversal ignores them). */
   protected syncIndices(): void {
-    const values = () => [...this.entries.values()];
-    for (let i = this.#indexed; i < this.entries.size; i++) {
-      Object.defineProperty(this, i, { get: () => values()[i], configurable: true, enumerable: false });
+    for (let i = this.indexed; i < this.entries.size; i++) {
+      // A getter reading its receiver (not a closure over this instance), so deepCopy can copy it.
+      Object.defineProperty(this, i, {
+        get(this: OrderedContainer) {
+          return [...this.entries.values()][i];
+        },
+        configurable: true,
+        enumerable: false,
+      });
     }
-    for (let i = this.entries.size; i < this.#indexed; i++)
+    for (let i = this.entries.size; i < this.indexed; i++)
       delete (this as unknown as Record<number, unknown>)[i];
-    this.#indexed = this.entries.size;
+    this.indexed = this.entries.size;
   }
 
   protected indexOf(op: string, idx: number): number {

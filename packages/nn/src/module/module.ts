@@ -35,6 +35,8 @@ export interface StateDictOptions {
 /** A device or dtype to move a module to, as `Tensor.to` takes. */
 export type ModuleTarget = k.Device | k.DType | { device?: k.Device; dtype?: k.DType };
 
+const BUFFERS = Symbol('buffers');
+
 type Member =
   | { kind: 'parameter'; name: string; value: k.Tensor }
   | { kind: 'buffer'; name: string; value: k.Tensor; persistent: boolean }
@@ -56,7 +58,16 @@ export class Module {
   /** Training mode (dropout active, batch norm updating its running statistics). */
   training = true;
   /** Names of registered buffers, with their persistence (persistent buffers are in stateDict). */
-  readonly #buffers = new Map<string, boolean>();
+  declare private readonly [BUFFERS]: Map<string, boolean>;
+
+  constructor() {
+    // A non-enumerable symbol-keyed property rather than a #private field, so deepCopy can copy it.
+    Object.defineProperty(this, BUFFERS, {
+      value: new Map<string, boolean>(),
+      enumerable: false,
+      writable: false,
+    });
+  }
 
   /**
    * Runs the module. Subclasses define it with their own signature; calling the base one is an
@@ -86,8 +97,8 @@ export class Module {
       if (value instanceof Module) yield { kind: 'module', name, value };
       else if (k.isTensor(value)) {
         if (isParameter(value)) yield { kind: 'parameter', name, value };
-        else if (this.#buffers.has(name))
-          yield { kind: 'buffer', name, value, persistent: this.#buffers.get(name)! };
+        else if (this[BUFFERS].has(name))
+          yield { kind: 'buffer', name, value, persistent: this[BUFFERS].get(name)! };
       }
     }
   }
@@ -105,13 +116,13 @@ export class Module {
   registerBuffer(name: string, tensor: k.Tensor | null, persistent = true): void {
     if (name.includes('.')) throw new Error(`registerBuffer: buffer name can't contain "." (got "${name}")`);
     if (tensor !== null) k.keep(tensor);
-    this.#buffers.set(name, persistent);
+    this[BUFFERS].set(name, persistent);
     (this as Record<string, unknown>)[name] = tensor;
   }
 
   /** Replaces a registered buffer's tensor (the new one survives `tidy`). */
   protected setBuffer(name: string, tensor: k.Tensor): void {
-    if (!this.#buffers.has(name)) throw new Error(`${this.moduleName}: "${name}" is not a registered buffer`);
+    if (!this[BUFFERS].has(name)) throw new Error(`${this.moduleName}: "${name}" is not a registered buffer`);
     (this as Record<string, unknown>)[name] = k.keep(tensor);
   }
 
@@ -283,6 +294,15 @@ export class Module {
     return this.to({ dtype: 'float64' });
   }
 
+  /**
+   * An independent copy of this module (PyTorch's copy.deepcopy): parameters and buffers are cloned
+   * (shared tensors stay shared within the copy, gradients are not copied), submodules and plain
+   * data are copied recursively, functions are shared.
+   */
+  deepCopy(): this {
+    return copyValue(this, new Map()) as this;
+  }
+
   // ------------------------------------------------------------------ state dicts
 
   /**
@@ -401,6 +421,46 @@ export class Module {
     }
     return `${s})`;
   }
+}
+
+/** The recursive step of deepCopy; `memo` maps originals to copies so sharing is preserved. */
+function copyValue(v: unknown, memo: Map<object, unknown>): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (memo.has(v)) return memo.get(v);
+  if (k.isTensor(v)) {
+    const c = k.keep(k.noGrad(() => v.clone()));
+    if (isParameter(v)) markParameter(c.requiresGrad_(v.requiresGrad));
+    memo.set(v, c);
+    return c;
+  }
+  if (v instanceof Map) {
+    const c = new Map();
+    memo.set(v, c);
+    for (const [key, value] of v) c.set(key, copyValue(value, memo));
+    return c;
+  }
+  if (v instanceof Set) {
+    const c = new Set();
+    memo.set(v, c);
+    for (const value of v) c.add(copyValue(value, memo));
+    return c;
+  }
+  if (Array.isArray(v)) {
+    const c: unknown[] = [];
+    memo.set(v, c);
+    for (const value of v) c.push(copyValue(value, memo));
+    return c;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (!(v instanceof Module) && proto !== Object.prototype && proto !== null) return v;
+  const c = Object.create(proto) as object;
+  memo.set(v, c);
+  for (const key of Reflect.ownKeys(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, key)!;
+    if ('value' in d) d.value = copyValue(d.value, memo);
+    Object.defineProperty(c, key, d);
+  }
+  return c;
 }
 
 function isDType(s: string): s is k.DType {
