@@ -9,4 +9,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
+  // Keep `node:` specifiers: bundlers then know the lazy fs imports are Node built-ins.
+  removeNodeProtocol: false,
 });

@@ -1,4 +1,5 @@
 export type { AddedToken, AddedTokenOptions } from './added-tokens/added-vocabulary.js';
+export type { SpecialTokenRole, SpecialTokens } from './added-tokens/special-token-roles.js';
 export { ByteLevelDecoder } from './decoders/byte-level.js';
 export type { Decoder } from './decoders/decoder.js';
 export { BPEDecoder, MetaspaceDecoder, WordPieceDecoder } from './decoders/subword.js';
@@ -65,8 +66,6 @@ export type {
   EncodeInput,
   EncodeOptions,
   PaddingOptions,
-  SpecialTokenRole,
-  SpecialTokens,
   TokenizerParts,
   TruncationOptions,
 } from './tokenizer.js';

@@ -1,4 +1,9 @@
-import { type AddedToken, type AddedTokenOptions, AddedVocabulary } from './added-tokens/added-vocabulary.js';
+import { type AddedTokenOptions, AddedVocabulary } from './added-tokens/added-vocabulary.js';
+import {
+  ROLE_SPELLINGS,
+  type SpecialTokenRole,
+  type SpecialTokens,
+} from './added-tokens/special-token-roles.js';
 import type { Decoder } from './decoders/decoder.js';
 import { decodeTokens } from './decoders/decoder.js';
 import { decoderFromJSON } from './decoders/from-json.js';
@@ -6,18 +11,24 @@ import { cleanUpTokenization } from './decoders/subword.js';
 import { Encoding } from './encoding/encoding.js';
 import { type PaddingParams, padBatch } from './encoding/padding.js';
 import {
+  paddingFromJSON,
+  paddingToJSON,
+  truncationFromJSON,
+  truncationToJSON,
+} from './encoding/settings-json.js';
+import {
   type Direction,
   type TruncationParams,
   type TruncationStrategy,
   truncatePair,
 } from './encoding/truncation.js';
-import { TokenizerFileError } from './io/errors.js';
 import { type JsonObject, JsonReader, type JsonValue, parseJson } from './io/json.js';
 import { type FileSource, readSource, writeFiles } from './io/source.js';
 import { mergesTxtText, vocabJsonText, vocabTxtText } from './io/vocab-files.js';
 import { BPEModel, TokenSink } from './models/bpe.js';
 import { modelFromJSON } from './models/from-json.js';
 import type { Model } from './models/model.js';
+import { WordLevelModel } from './models/word-level.js';
 import { WordPieceModel } from './models/wordpiece.js';
 import { normalizerFromJSON } from './normalizers/from-json.js';
 import type { Normalizer } from './normalizers/normalizer.js';
@@ -26,21 +37,6 @@ import { defaultProcess, type PostProcessor } from './post-processors/post-proce
 import { ByteLevelPreTokenizer } from './pre-tokenizers/byte-level.js';
 import { preTokenizerFromJSON } from './pre-tokenizers/from-json.js';
 import type { PreTokenizer } from './pre-tokenizers/pre-tokenizer.js';
-
-/** The roles special tokens play; models and `encodeBatch` padding look them up by role. */
-export type SpecialTokenRole = 'bos' | 'eos' | 'pad' | 'unk' | 'cls' | 'sep' | 'mask';
-export type SpecialTokens = Partial<Record<SpecialTokenRole, string>>;
-
-/** Usual spellings per role, used to infer roles from a vocabulary (tokenizer.json stores none). */
-const ROLE_SPELLINGS: Record<SpecialTokenRole, string[]> = {
-  bos: ['<s>', '<|startoftext|>', '<|begin_of_text|>', '<bos>', '[BOS]', '<|endoftext|>'],
-  eos: ['</s>', '<|endoftext|>', '<|end_of_text|>', '<eos>', '[EOS]'],
-  pad: ['[PAD]', '<pad>', '<|pad|>', '<|padding|>'],
-  unk: ['[UNK]', '<unk>', '<|unk|>'],
-  cls: ['[CLS]', '<s>', '<cls>'],
-  sep: ['[SEP]', '</s>', '<sep>'],
-  mask: ['[MASK]', '<mask>', '<|mask|>'],
-};
 
 export interface TruncationOptions {
   maxLength?: number;
@@ -109,8 +105,6 @@ export class Tokenizer {
     this.postProcessor = parts.postProcessor ?? null;
     this.decoder = parts.decoder ?? null;
   }
-
-  // ---------------------------------------------------------------- loading and saving
 
   /** Reads a tokenizer.json (a path in Node, or the file's contents as a string or bytes). */
   static async fromFile(source: FileSource): Promise<Tokenizer> {
@@ -184,7 +178,10 @@ export class Tokenizer {
     return ordered ? text.replace(JSON.stringify(marker), () => vocab) : text;
   }
 
-  /** Writes tokenizer.json plus the model's own files (vocab.json + merges.txt, or vocab.txt). */
+  /**
+   * Writes tokenizer.json plus the model's own files as HF's `model.save` does: vocab.json +
+   * merges.txt (BPE), vocab.txt (WordPiece), vocab.json (WordLevel); Unigram has only tokenizer.json.
+   */
   async save(dir: string, options: { pretty?: boolean } = {}): Promise<void> {
     const files: Record<string, string> = { 'tokenizer.json': this.toString(options.pretty ?? false) };
     const m = this.model;
@@ -193,13 +190,11 @@ export class Tokenizer {
       files['merges.txt'] = mergesTxtText(m.merges);
     } else if (m instanceof WordPieceModel) {
       files['vocab.txt'] = vocabTxtText(m.vocab);
-    } else {
-      files['vocab.json'] = vocabJsonText(m.getVocab());
+    } else if (m instanceof WordLevelModel) {
+      files['vocab.json'] = vocabJsonText(m.vocab);
     }
     await writeFiles(dir, files);
   }
-
-  // ---------------------------------------------------------------- vocabulary
 
   get vocabSize(): number {
     let n = this.model.vocabSize;
@@ -291,8 +286,6 @@ export class Tokenizer {
     }
   }
 
-  // ---------------------------------------------------------------- truncation and padding settings
-
   /** Truncation applied by every encode call (stored in tokenizer.json). */
   enableTruncation(maxLength: number, options: Omit<TruncationOptions, 'maxLength'> = {}): void {
     this.truncation = {
@@ -364,8 +357,6 @@ export class Tokenizer {
     if (p === 'max_length') return this.resolvePadding({ strategy: 'max_length' }, options.maxLength);
     return this.resolvePadding(p, options.maxLength);
   }
-
-  // ---------------------------------------------------------------- encoding
 
   /** Encodes a text, or a pair of texts (`encode(a, b)`), into ids, tokens, offsets and masks. */
   encode(text: string, pairOrOptions?: string | EncodeOptions | null, options: EncodeOptions = {}): Encoding {
@@ -487,8 +478,6 @@ export class Tokenizer {
     return this.postProcessor ? this.postProcessor.process(a, b, addSpecialTokens) : defaultProcess(a, b);
   }
 
-  // ---------------------------------------------------------------- decoding
-
   /**
    * Ids back to text. Invalid UTF-8 (e.g. half of an emoji's bytes) becomes U+FFFD, as in HF and
    * tiktoken. Ids outside the vocabulary are an error (HF silently drops them).
@@ -516,68 +505,3 @@ export class Tokenizer {
     return batch.map((ids) => this.decode(ids, options));
   }
 }
-
-// ------------------------------------------------------------------ tokenizer.json settings
-
-const STRATEGY_JSON: Record<TruncationStrategy, string> = {
-  longest_first: 'LongestFirst',
-  only_first: 'OnlyFirst',
-  only_second: 'OnlySecond',
-};
-
-function directionFromJSON(r: JsonReader, key: string): Direction {
-  const d = r.string(key, 'Right');
-  if (d === 'Right' || d === 'Left') return d === 'Right' ? 'right' : 'left';
-  return r.fail(`"${key}" must be "Left" or "Right"`);
-}
-
-function truncationFromJSON(r: JsonReader): TruncationParams {
-  const s = r.string('strategy', 'LongestFirst');
-  const strategy = (Object.keys(STRATEGY_JSON) as TruncationStrategy[]).find((k) => STRATEGY_JSON[k] === s);
-  if (strategy === undefined) r.fail('"strategy" must be LongestFirst, OnlyFirst or OnlySecond');
-  return {
-    maxLength: r.number('max_length'),
-    strategy,
-    direction: directionFromJSON(r, 'direction'),
-    stride: r.number('stride', 0),
-  };
-}
-
-function truncationToJSON(t: TruncationParams): JsonObject {
-  return {
-    direction: t.direction === 'right' ? 'Right' : 'Left',
-    max_length: t.maxLength,
-    strategy: STRATEGY_JSON[t.strategy],
-    stride: t.stride,
-  };
-}
-
-function paddingFromJSON(r: JsonReader): PaddingParams {
-  const s = r.raw('strategy');
-  let strategy: PaddingParams['strategy'];
-  if (s === 'BatchLongest') strategy = 'longest';
-  else if (s !== null && typeof s === 'object' && !Array.isArray(s) && typeof s.Fixed === 'number')
-    strategy = s.Fixed;
-  else throw new TokenizerFileError(r.file, `${r.path}: "strategy" must be "BatchLongest" or {"Fixed": n}`);
-  return {
-    strategy,
-    direction: directionFromJSON(r, 'direction'),
-    padToMultipleOf: r.optNumber('pad_to_multiple_of'),
-    padId: r.number('pad_id', 0),
-    padTypeId: r.number('pad_type_id', 0),
-    padToken: r.string('pad_token', '[PAD]'),
-  };
-}
-
-function paddingToJSON(p: PaddingParams): JsonObject {
-  return {
-    strategy: p.strategy === 'longest' ? 'BatchLongest' : { Fixed: p.strategy },
-    direction: p.direction === 'right' ? 'Right' : 'Left',
-    pad_to_multiple_of: p.padToMultipleOf,
-    pad_id: p.padId,
-    pad_type_id: p.padTypeId,
-    pad_token: p.padToken,
-  };
-}
-
-export type { AddedToken };

@@ -12,6 +12,17 @@ export interface SourceText {
 
 const utf8 = new TextDecoder('utf-8');
 
+type FsPromises = typeof import('node:fs/promises');
+type NodePath = typeof import('node:path');
+
+/**
+ * Imports a Node built-in at call time. The specifier is a variable so that browser bundlers
+ * (esbuild, Vite, webpack) leave it alone instead of failing to resolve it.
+ */
+async function nodeBuiltin<T>(name: string): Promise<T> {
+  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ name)) as T;
+}
+
 /**
  * A string is taken as contents when it cannot be a path: it holds a newline, or starts like JSON.
  * Anything else is read from disk.
@@ -23,7 +34,7 @@ function looksLikeContents(source: string, contentHint: RegExp): boolean {
 export async function readSource(source: FileSource, contentHint: RegExp): Promise<SourceText> {
   if (source instanceof Uint8Array) return { text: utf8.decode(source), name: '<inline>' };
   if (looksLikeContents(source, contentHint)) return { text: source, name: '<inline>' };
-  const fs = await import('node:fs/promises');
+  const fs = await nodeBuiltin<FsPromises>('node:fs/promises');
   try {
     return { text: await fs.readFile(source, 'utf8'), name: source };
   } catch (err) {
@@ -34,8 +45,8 @@ export async function readSource(source: FileSource, contentHint: RegExp): Promi
 
 /** Writes files into a directory (created if missing). Node only. */
 export async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
+  const fs = await nodeBuiltin<FsPromises>('node:fs/promises');
+  const path = await nodeBuiltin<NodePath>('node:path');
   await fs.mkdir(dir, { recursive: true });
   for (const [name, text] of Object.entries(files)) {
     // Write then rename, so a crash never leaves a half-written tokenizer behind.
