@@ -110,3 +110,27 @@ describe('ByteLevelBPE (GPT-2)', () => {
     );
   });
 });
+
+describe('clear errors', () => {
+  it('names the line of a bad id in vocab.json', async () => {
+    await expect(ByteLevelBPE.fromFiles('{\n"a": 0,\n"b": -1\n}', '#version: 0.2\n')).rejects.toThrow(
+      '<inline>:3: id of "b" must be a non-negative integer, got -1',
+    );
+  });
+
+  it('padding without a pad token says how to set one', async () => {
+    const tok = await ByteLevelBPE.fromFiles(GPT2_VOCAB, GPT2_MERGES);
+    expect(() => tok.encodeBatch(['a', 'b c'], { padding: true })).toThrow(/no pad token.*setSpecialTokens/);
+    tok.setSpecialTokens({ pad: '<|endoftext|>' });
+    const batch = tok.encodeBatch(['a', 'b c'], { padding: true });
+    expect(Array.from(batch[0].ids)).toEqual([64, 50256]);
+    expect(Array.from(batch[0].attentionMask)).toEqual([1, 0]);
+  });
+
+  it('decoding an id outside the vocabulary is an error naming the id', async () => {
+    const tok = await ByteLevelBPE.fromFiles(GPT2_VOCAB, GPT2_MERGES);
+    expect(() => tok.decode([15496, 99999])).toThrow(
+      'decode: id 99999 (position 1) is not in the vocabulary (size 50257)',
+    );
+  });
+});

@@ -13,11 +13,18 @@ export function parseVocabJson(text: string, file: string): Map<string, number> 
       throw new TokenizerFileError(
         file,
         `id of ${JSON.stringify(token)} must be a non-negative integer, got ${JSON.stringify(id)}`,
+        lineOf(text, JSON.stringify(token)),
       );
     }
     vocab.set(token, id);
   }
   return vocab;
+}
+
+/** 1-based line of the first occurrence of `needle`, if any (for error messages). */
+function lineOf(text: string, needle: string): number | undefined {
+  const at = text.indexOf(needle);
+  return at < 0 ? undefined : text.slice(0, at).split('\n').length;
 }
 
 /**
