@@ -11,7 +11,12 @@ export function dropout(x: k.Tensor, p = 0.5, training = true): k.Tensor {
   checkP('dropout', p);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const mask = k.empty(x.shape, { dtype: x.dtype, device: x.device }).bernoulli_(1 - p);
-  const scaled = mask.mul_(1 / (1 - p));
+  // tidy: only the scaled mask survives (core's bernoulli_ leaves an intermediate behind).
+  const scaled = k.tidy(() =>
+    k
+      .empty(x.shape, { dtype: x.dtype, device: x.device })
+      .bernoulli_(1 - p)
+      .mul_(1 / (1 - p)),
+  );
   return x.mul(scaled);
 }

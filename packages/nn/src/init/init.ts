@@ -66,7 +66,8 @@ function fan(t: k.Tensor, mode: FanMode): number {
 }
 
 function inPlace(t: k.Tensor, fill: () => void): k.Tensor {
-  k.noGrad(fill);
+  // tidy: core's in-place random fills leave intermediates behind (reported upstream).
+  k.tidy(() => k.noGrad(fill));
   return t;
 }
 
@@ -145,19 +146,17 @@ export function truncNormal_(t: k.Tensor, mean = 0, std = 1, a = -2, b = 2): k.T
   const cdf = (x: number) => (1 + erf(x / Math.SQRT2)) / 2;
   const lo = cdf((a - mean) / std);
   const hi = cdf((b - mean) / std);
-  return inPlace(t, () =>
-    k.tidy(() => {
-      const u = k
-        .empty(t.shape, { dtype: t.dtype === 'float64' ? 'float64' : 'float32', device: t.device })
-        .uniform_(2 * lo - 1, 2 * hi - 1);
-      t.copy_(
-        erfinvTensor(u)
-          .mul(std * Math.SQRT2)
-          .add(mean)
-          .clamp(a, b),
-      );
-    }),
-  );
+  return inPlace(t, () => {
+    const u = k
+      .empty(t.shape, { dtype: t.dtype === 'float64' ? 'float64' : 'float32', device: t.device })
+      .uniform_(2 * lo - 1, 2 * hi - 1);
+    t.copy_(
+      erfinvTensor(u)
+        .mul(std * Math.SQRT2)
+        .add(mean)
+        .clamp(a, b),
+    );
+  });
 }
 
 const ERFINV_CENTRAL = [

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import * as k from '@kiln/core';
 import '@kiln/backend-cpu';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { nn } from '../index.js';
 import {
   type EncodedTensor,
@@ -14,6 +14,7 @@ import {
   F64,
   FIXTURE_DIR,
   readFixture,
+  reportErrors,
   toTensor,
 } from '../testing/fixtures.js';
 
@@ -71,6 +72,7 @@ async function loaded(): Promise<Both> {
 }
 
 describe('a PyTorch checkpoint saved as safetensors', () => {
+  afterAll(() => reportErrors('checkpoint parity'));
   it('has exactly the keys, in the order, of the same Kiln model', () => {
     expect(Object.keys(new Both().stateDict())).toEqual(fixture.keys);
   });

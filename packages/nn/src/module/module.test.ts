@@ -299,6 +299,20 @@ describe('errors name the module', () => {
 });
 
 describe('training memory', () => {
+  it('dispose() releases every parameter, gradient and buffer', () => {
+    const before = k.memory().tensors;
+    const net = new Net();
+    k.tidy(() =>
+      net
+        .forward(k.randn([4, 4]))
+        .sum()
+        .backward(),
+    );
+    net.dispose();
+    expect(net.bn.weight!.isDisposed).toBe(true);
+    expect(k.memory().tensors).toBe(before);
+  });
+
   it('an MLP training step with Adam inside tidy leaves the live tensor count flat', () => {
     const m = new MLP();
     const opt = new optim.Adam(m.parameters(), { lr: 1e-3 });

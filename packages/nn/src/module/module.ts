@@ -303,6 +303,22 @@ export class Module {
     return copyValue(this, new Map()) as this;
   }
 
+  /**
+   * Disposes every parameter (and its gradient) and buffer of this module and its submodules.
+   * Parameters are exempt from `tidy`, so this is how a model's memory is released deterministically.
+   */
+  dispose(): void {
+    for (const p of this.parameters()) {
+      p.grad?.dispose();
+      p.dispose();
+    }
+    for (const b of this.buffers()) b.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   // ------------------------------------------------------------------ state dicts
 
   /**
