@@ -1,6 +1,6 @@
 // The 'cpu' backend: portable TypeScript kernels over typed arrays. Every kernel is a plain
 // function in kernels/, so a native implementation can replace any one of them behind the same
-// signature.
+// signature: in Node, when the addon is built, native/kernels.ts does so for float32 work.
 import type { Backend, DType, DeviceBuffer, KernelTensor, TypedArray } from '@kiln/core';
 import { allocArray, arrayOf, CpuBuffer, type CpuArray } from './buffer.js';
 import * as conv from './kernels/conv.js';
@@ -12,6 +12,8 @@ import * as pool from './kernels/pool.js';
 import { random } from './kernels/random.js';
 import * as red from './kernels/reduce.js';
 import { contiguousStridesOf } from './kernels/strided.js';
+import { nativeKernels } from './native/kernels.js';
+import { loadNative, type NativeMode, nativeModeFromEnv } from './native/load.js';
 
 const COMPUTE: DType[] = ['float32', 'float64', 'int32', 'int64', 'int8', 'uint8', 'bool'];
 const STORAGE: DType[] = [...COMPUTE, 'float16', 'bfloat16'];
@@ -43,12 +45,35 @@ function readView(x: KernelTensor): TypedArray {
   return out.data as TypedArray;
 }
 
-export function createCpuBackend(): Backend {
+export interface CpuBackendOptions {
+  /**
+   * The native fast path (Node, when the addon is built): 'auto' uses it when it loads, true
+   * requires it, false uses the TypeScript kernels only. Default: KILN_CPU_NATIVE (0 | 1), else 'auto'.
+   */
+  native?: NativeMode;
+}
+
+const TS_KERNELS = {
+  matmul,
+  unary: ew.unary,
+  binary: ew.binary,
+  reduce: red.reduce,
+  conv2d: conv.conv2d,
+  conv2dBackwardInput: conv.conv2dBackwardInput,
+  conv2dBackwardWeight: conv.conv2dBackwardWeight,
+  softmax: fused.softmax,
+  logSoftmax: fused.logSoftmax,
+  logsumexp: fused.logsumexp,
+};
+
+export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
+  const { addon } = loadNative(options.native ?? nativeModeFromEnv());
+  const k = addon ? nativeKernels(addon, TS_KERNELS) : TS_KERNELS;
   return {
     name: 'cpu',
     computeDTypes: new Set(COMPUTE),
     storageDTypes: new Set(STORAGE),
-    fused: { softmax: fused.softmax, logSoftmax: fused.logSoftmax, logsumexp: fused.logsumexp },
+    fused: { softmax: k.softmax, logSoftmax: k.logSoftmax, logsumexp: k.logsumexp },
 
     alloc: (numel, dtype) => new CpuBuffer(allocArray(dtype, numel)),
     free: () => {
@@ -73,21 +98,21 @@ export function createCpuBackend(): Backend {
     fill: ew.fill,
     sync: async () => {},
 
-    unary: ew.unary,
-    binary: ew.binary,
+    unary: k.unary,
+    binary: k.binary,
     where: ew.where,
-    reduce: red.reduce,
+    reduce: k.reduce,
     argReduce: red.argReduce,
     cumsum: red.cumsum,
-    matmul,
+    matmul: k.matmul,
     gather: idx.gather,
     scatterAdd: idx.scatterAdd,
     indexSelect: idx.indexSelect,
     indexAdd: idx.indexAdd,
     sort: idx.sort,
-    conv2d: conv.conv2d,
-    conv2dBackwardInput: conv.conv2dBackwardInput,
-    conv2dBackwardWeight: conv.conv2dBackwardWeight,
+    conv2d: k.conv2d,
+    conv2dBackwardInput: k.conv2dBackwardInput,
+    conv2dBackwardWeight: k.conv2dBackwardWeight,
     maxPool2d: pool.maxPool2d,
     maxPool2dBackward: pool.maxPool2dBackward,
     avgPool2d: pool.avgPool2d,

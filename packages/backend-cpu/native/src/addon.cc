@@ -1,0 +1,325 @@
+// The N-API surface of kiln_cpu.node. Operands arrive as the JS typed arrays themselves (no copy:
+// the kernels read and write their memory in place) plus offsets, shapes and strides in elements.
+// Core has already validated shapes and dtypes; this layer still checks every view against its
+// array's length before any kernel runs, so no argument can make a kernel read or write outside
+// the arrays it was given.
+#include <napi.h>
+
+#include <cmath>
+#include <exception>
+#include <string>
+
+#include "conv.h"
+#include "elementwise.h"
+#include "reduce.h"
+#include "sgemm.h"
+#include "thread_pool.h"
+
+namespace {
+
+using kiln::Layout;
+
+struct ArgError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string& message) { throw ArgError{message}; }
+
+float* floatArray(const Napi::Value& v, const char* what, int64_t& length) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    fail(std::string(what) + " must be a Float32Array");
+  auto arr = v.As<Napi::Float32Array>();
+  length = static_cast<int64_t>(arr.ElementLength());
+  return arr.Data();
+}
+
+/** An integral number that fits the index arithmetic (|v| < 2^48). */
+int64_t integer(double v, const char* what) {
+  if (!std::isfinite(v) || v != std::floor(v) || std::fabs(v) >= 281474976710656.0)
+    fail(std::string(what) + " must be an integer, got " + std::to_string(v));
+  return static_cast<int64_t>(v);
+}
+
+int64_t integer(const Napi::Value& v, const char* what) {
+  if (!v.IsNumber()) fail(std::string(what) + " must be a number");
+  return integer(v.As<Napi::Number>().DoubleValue(), what);
+}
+
+/** Checks that every element of the view (offset, shape, strides) lies in [0, length). */
+void checkView(int64_t length, int64_t offset, int rank, const int64_t* shape, const int64_t* strides,
+               const char* what) {
+  int64_t lo = offset, hi = offset;
+  for (int d = 0; d < rank; d++) {
+    if (shape[d] < 0) fail(std::string(what) + ": negative size");
+    if (shape[d] == 0) return;  // empty: touches nothing
+    const int64_t span = (shape[d] - 1) * strides[d];
+    if (span < 0) lo += span; else hi += span;
+  }
+  if (lo < 0 || hi >= length)
+    fail(std::string(what) + ": view [" + std::to_string(lo) + ", " + std::to_string(hi) +
+         "] lies outside its array of " + std::to_string(length) + " elements");
+}
+
+/** Reads a coalesced layout from meta: [rank, shape..., strides of operand 0..., ..., offsets...]. */
+template <int NOPS>
+Layout<NOPS> readLayout(const Napi::Value& v, const int64_t* lengths, const char* const* names) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    fail("layout must be a Float64Array");
+  auto meta = v.As<Napi::Float64Array>();
+  const double* m = meta.Data();
+  const size_t len = meta.ElementLength();
+  if (len < 1) fail("layout is empty");
+  const int64_t rank = integer(m[0], "rank");
+  if (rank < 0 || rank > kiln::kMaxRank) fail("rank must be in [0, 8]");
+  if (len < static_cast<size_t>(1 + rank * (NOPS + 1) + NOPS)) fail("layout is too short");
+  Layout<NOPS> L;
+  L.rank = static_cast<int>(rank);
+  for (int d = 0; d < L.rank; d++) L.shape[d] = integer(m[1 + d], "size");
+  for (int k = 0; k < NOPS; k++) {
+    for (int d = 0; d < L.rank; d++) L.strides[k][d] = integer(m[1 + (k + 1) * rank + d], "stride");
+    L.offsets[k] = integer(m[1 + (NOPS + 1) * rank + k], "offset");
+    // A negative length: the caller checks this operand itself (a reduction's input spans runs).
+    if (lengths[k] >= 0) checkView(lengths[k], L.offsets[k], L.rank, L.shape, L.strides[k], names[k]);
+  }
+  return L;
+}
+
+template <class F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
+  Napi::Env env = info.Env();
+  try {
+    body();
+  } catch (const ArgError& e) {
+    Napi::RangeError::New(env, "kiln_cpu: " + e.message).ThrowAsJavaScriptException();
+  } catch (const std::exception& e) {
+    Napi::Error::New(env, std::string("kiln_cpu: ") + e.what()).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+// matmul(a, aOff, sab, sam, sak, b, bOff, sbb, sbk, sbn, out, oOff, sob, som, son, batch, m, k, n)
+Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    if (info.Length() < 19) fail("matmulF32 takes 19 arguments");
+    int64_t la, lb, lo;
+    const float* a = floatArray(info[0], "a", la);
+    const float* b = floatArray(info[5], "b", lb);
+    float* out = floatArray(info[10], "out", lo);
+    int64_t v[19];
+    for (int i : {1, 2, 3, 4, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18}) v[i] = integer(info[i], "matmul argument");
+    const int64_t batch = v[15], m = v[16], k = v[17], n = v[18];
+    const int64_t aShape[3] = {batch, m, k}, bShape[3] = {batch, k, n}, oShape[3] = {batch, m, n};
+    const int64_t aStr[3] = {v[2], v[3], v[4]}, bStr[3] = {v[7], v[8], v[9]}, oStr[3] = {v[12], v[13], v[14]};
+    checkView(la, v[1], 3, aShape, aStr, "matmul a");
+    checkView(lb, v[6], 3, bShape, bStr, "matmul b");
+    checkView(lo, v[11], 3, oShape, oStr, "matmul out");
+    if (batch == 0 || m == 0 || n == 0) return;
+    const int threads = kiln::poolThreads();
+    // Many small products (attention heads): one product per thread; else thread each product.
+    const bool perBatch = batch >= threads && threads > 1 && m * n * k < (int64_t{1} << 22);
+    auto one = [&](int64_t bi, bool threaded) {
+      kiln::sgemm(m, n, k, kiln::MatrixView{a + v[1] + bi * aStr[0], aStr[1], aStr[2]},
+                  kiln::MatrixView{b + v[6] + bi * bStr[0], bStr[1], bStr[2]},
+                  kiln::OutputView{out + v[11] + bi * oStr[0], oStr[1], oStr[2]}, false, threaded);
+    };
+    if (perBatch) {
+      kiln::parallelFor(batch, [&](int64_t bi, int) { one(bi, false); });
+    } else {
+      for (int64_t bi = 0; bi < batch; bi++) one(bi, true);
+    }
+  });
+}
+
+int opCode(const Napi::Value& v, int count) {
+  const int64_t op = integer(v, "op");
+  if (op < 0 || op >= count) fail("unknown op code " + std::to_string(op));
+  return static_cast<int>(op);
+}
+
+// unaryF32(op, x, out, layout)
+Napi::Value UnaryF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    const int op = opCode(info[0], kiln::kUnaryOpCount);
+    int64_t lengths[2];
+    const float* x = floatArray(info[1], "x", lengths[0]);
+    float* out = floatArray(info[2], "out", lengths[1]);
+    static const char* const names[] = {"unary x", "unary out"};
+    const auto L = readLayout<2>(info[3], lengths, names);
+    kiln::unaryF32(op, x, out, L);
+  });
+}
+
+// binaryF32(op, a, b, out, layout)
+Napi::Value BinaryF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    const int op = opCode(info[0], kiln::kBinaryOpCount);
+    int64_t lengths[3];
+    const float* a = floatArray(info[1], "a", lengths[0]);
+    const float* b = floatArray(info[2], "b", lengths[1]);
+    float* out = floatArray(info[3], "out", lengths[2]);
+    static const char* const names[] = {"binary a", "binary b", "binary out"};
+    const auto L = readLayout<3>(info[4], lengths, names);
+    kiln::binaryF32(op, a, b, out, L);
+  });
+}
+
+/** A kept layout whose operand 0 (x) also spans a run of `runLength` elements `runStride` apart. */
+void checkRuns(const Layout<2>& L, int64_t xLength, int64_t runLength, int64_t runStride, const char* what) {
+  if (runLength < 0) fail(std::string(what) + ": negative run length");
+  if (runLength == 0) return;
+  int64_t shape[kiln::kMaxRank + 1], strides[kiln::kMaxRank + 1];
+  for (int d = 0; d < L.rank; d++) {
+    shape[d] = L.shape[d];
+    strides[d] = L.strides[0][d];
+  }
+  shape[L.rank] = runLength;
+  strides[L.rank] = runStride;
+  checkView(xLength, L.offsets[0], L.rank + 1, shape, strides, what);
+}
+
+// reduceF32(op, x, out, keptLayout, runLength, runStride)
+Napi::Value ReduceF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    const int op = opCode(info[0], kiln::kReduceOpCount);
+    int64_t lengths[2];
+    const float* x = floatArray(info[1], "x", lengths[0]);
+    float* out = floatArray(info[2], "out", lengths[1]);
+    static const char* const names[] = {"reduce x", "reduce out"};
+    const int64_t xLength = lengths[0];
+    lengths[0] = -1;
+    const auto L = readLayout<2>(info[3], lengths, names);
+    lengths[0] = xLength;
+    const int64_t runLength = integer(info[4], "run length");
+    const int64_t runStride = integer(info[5], "run stride");
+    checkRuns(L, lengths[0], runLength, runStride, "reduce x");
+    kiln::reduceF32(op, x, out, L, runLength, runStride);
+  });
+}
+
+// softmaxF32(mode, x, out, rowLayout, n): mode 0 softmax, 1 logSoftmax, 2 logsumexp
+Napi::Value SoftmaxF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    const int mode = opCode(info[0], 3);
+    int64_t lengths[2];
+    const float* x = floatArray(info[1], "x", lengths[0]);
+    float* out = floatArray(info[2], "out", lengths[1]);
+    static const char* const names[] = {"softmax x", "softmax out"};
+    const int64_t xLength = lengths[0];
+    lengths[0] = -1;
+    const auto L = readLayout<2>(info[3], lengths, names);
+    lengths[0] = xLength;
+    const int64_t n = integer(info[4], "row length");
+    if (n < 1) fail("softmax rows must not be empty");
+    checkRuns(L, lengths[0], n, 1, "softmax x");
+    if (mode != 2) {
+      Layout<2> o = L;
+      o.offsets[0] = L.offsets[1];
+      for (int d = 0; d < L.rank; d++) o.strides[0][d] = L.strides[1][d];
+      checkRuns(o, lengths[1], n, 1, "softmax out");
+    }
+    kiln::softmaxF32(static_cast<kiln::SoftmaxMode>(mode), x, out, L, n);
+  });
+}
+
+/** meta: for each of the three operands offset, shape[4], strides[4]; then stride, padding,
+ * dilation (h, w each) and groups. */
+void readConv(const Napi::CallbackInfo& info, kiln::Tensor4 t[3], kiln::ConvParams& p) {
+  static const char* const names[] = {"conv operand 0", "conv operand 1", "conv operand 2"};
+  if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    fail("conv meta must be a Float64Array");
+  auto meta = info[3].As<Napi::Float64Array>();
+  if (meta.ElementLength() < 34) fail("conv meta is too short");
+  const double* m = meta.Data();
+  for (int i = 0; i < 3; i++) {
+    int64_t length;
+    float* data = floatArray(info[i], names[i], length);
+    const int64_t offset = integer(m[i * 9], "offset");
+    for (int d = 0; d < 4; d++) {
+      t[i].shape[d] = integer(m[i * 9 + 1 + d], "size");
+      t[i].strides[d] = integer(m[i * 9 + 5 + d], "stride");
+    }
+    checkView(length, offset, 4, t[i].shape, t[i].strides, names[i]);
+    t[i].data = data + offset;
+  }
+  p.strideH = integer(m[27], "stride");
+  p.strideW = integer(m[28], "stride");
+  p.padH = integer(m[29], "padding");
+  p.padW = integer(m[30], "padding");
+  p.dilH = integer(m[31], "dilation");
+  p.dilW = integer(m[32], "dilation");
+  p.groups = integer(m[33], "groups");
+  if (p.strideH < 1 || p.strideW < 1 || p.dilH < 1 || p.dilW < 1 || p.padH < 0 || p.padW < 0 || p.groups < 1)
+    fail("conv: stride and dilation must be >= 1, padding >= 0, groups >= 1");
+}
+
+/** The shape relations the conv kernels rely on (core checks them first; this keeps the addon safe alone). */
+void checkConv(const kiln::Tensor4& input, const kiln::Tensor4& weight, const kiln::Tensor4& output,
+               const kiln::ConvParams& p) {
+  const int64_t n = input.shape[0], c = input.shape[1], h = input.shape[2], w = input.shape[3];
+  const int64_t o = weight.shape[0], cg = weight.shape[1], kh = weight.shape[2], kw = weight.shape[3];
+  const int64_t oh = (h + 2 * p.padH - p.dilH * (kh - 1) - 1) / p.strideH + 1;
+  const int64_t ow = (w + 2 * p.padW - p.dilW * (kw - 1) - 1) / p.strideW + 1;
+  if (o % p.groups != 0 || cg * p.groups != c || output.shape[0] != n || output.shape[1] != o ||
+      output.shape[2] != std::max<int64_t>(oh, 0) || output.shape[3] != std::max<int64_t>(ow, 0))
+    fail("conv: operand shapes do not agree with the parameters");
+}
+
+Napi::Value Conv2dF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    kiln::Tensor4 t[3];
+    kiln::ConvParams p;
+    readConv(info, t, p);  // x, weight, out
+    checkConv(t[0], t[1], t[2], p);
+    kiln::conv2dF32(t[0], t[1], t[2], p);
+  });
+}
+
+Napi::Value Conv2dBackwardInputF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    kiln::Tensor4 t[3];
+    kiln::ConvParams p;
+    readConv(info, t, p);  // gradOut, weight, gradIn
+    checkConv(t[2], t[1], t[0], p);
+    kiln::conv2dBackwardInputF32(t[0], t[1], t[2], p);
+  });
+}
+
+Napi::Value Conv2dBackwardWeightF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    kiln::Tensor4 t[3];
+    kiln::ConvParams p;
+    readConv(info, t, p);  // x, gradOut, gradWeight
+    checkConv(t[0], t[2], t[1], p);
+    kiln::conv2dBackwardWeightF32(t[0], t[1], t[2], p);
+  });
+}
+
+Napi::Array names(Napi::Env env, const char* const* list, int count) {
+  Napi::Array arr = Napi::Array::New(env, count);
+  for (int i = 0; i < count; i++) arr.Set(i, Napi::String::New(env, list[i]));
+  return arr;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("gemmKernel", Napi::String::New(env, kiln::sgemmKernelName()));
+  info.Set("threads", Napi::Number::New(env, kiln::poolThreads()));
+  info.Set("unaryOps", names(env, kiln::kUnaryOps, kiln::kUnaryOpCount));
+  info.Set("binaryOps", names(env, kiln::kBinaryOps, kiln::kBinaryOpCount));
+  info.Set("reduceOps", names(env, kiln::kReduceOps, kiln::kReduceOpCount));
+  exports.Set("info", info);
+  exports.Set("matmulF32", Napi::Function::New(env, MatmulF32, "matmulF32"));
+  exports.Set("unaryF32", Napi::Function::New(env, UnaryF32, "unaryF32"));
+  exports.Set("binaryF32", Napi::Function::New(env, BinaryF32, "binaryF32"));
+  exports.Set("reduceF32", Napi::Function::New(env, ReduceF32, "reduceF32"));
+  exports.Set("softmaxF32", Napi::Function::New(env, SoftmaxF32, "softmaxF32"));
+  exports.Set("conv2dF32", Napi::Function::New(env, Conv2dF32, "conv2dF32"));
+  exports.Set("conv2dBackwardInputF32", Napi::Function::New(env, Conv2dBackwardInputF32, "conv2dBackwardInputF32"));
+  exports.Set("conv2dBackwardWeightF32",
+              Napi::Function::New(env, Conv2dBackwardWeightF32, "conv2dBackwardWeightF32"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(kiln_cpu, Init)

@@ -1,0 +1,124 @@
+#include "elementwise.h"
+
+#include <cmath>
+
+namespace kiln {
+
+const char* const kUnaryOps[] = {"neg",   "abs",     "exp",  "expm1", "log",   "log1p", "sqrt",
+                                 "rsqrt", "sin",     "cos",  "tanh",  "sigmoid", "relu", "gelu",
+                                 "geluTanh", "silu", "erf",  "sign",  "floor", "ceil",  "round",
+                                 "trunc", "reciprocal"};
+const int kUnaryOpCount = sizeof(kUnaryOps) / sizeof(kUnaryOps[0]);
+const char* const kBinaryOps[] = {"add", "sub", "mul", "div", "maximum", "minimum", "pow"};
+const int kBinaryOpCount = sizeof(kBinaryOps) / sizeof(kBinaryOps[0]);
+
+namespace {
+
+inline double sigmoidD(double x) {
+  // Split by sign so exp never overflows (as math.ts does).
+  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
+  const double e = std::exp(x);
+  return e / (1.0 + e);
+}
+
+template <class F>
+void unaryLoop(const float* x, float* out, const Layout<2>& L, F f) {
+  forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
+    const float* xi = x + off[0];
+    float* oi = out + off[1];
+    if (s[0] == 1 && s[1] == 1) {
+      for (int64_t e = 0; e < n; e++) oi[e] = f(xi[e]);
+    } else {
+      for (int64_t e = 0; e < n; e++) oi[e * s[1]] = f(xi[e * s[0]]);
+    }
+  });
+}
+
+template <class F>
+void binaryLoop(const float* a, const float* b, float* out, const Layout<3>& L, F f) {
+  forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
+    const float* ai = a + off[0];
+    const float* bi = b + off[1];
+    float* oi = out + off[2];
+    if (s[2] == 1 && s[0] == 1 && s[1] == 1) {
+      for (int64_t e = 0; e < n; e++) oi[e] = f(ai[e], bi[e]);
+    } else if (s[2] == 1 && s[0] == 1 && s[1] == 0) {
+      const float bv = *bi;
+      for (int64_t e = 0; e < n; e++) oi[e] = f(ai[e], bv);
+    } else if (s[2] == 1 && s[0] == 0 && s[1] == 1) {
+      const float av = *ai;
+      for (int64_t e = 0; e < n; e++) oi[e] = f(av, bi[e]);
+    } else {
+      for (int64_t e = 0; e < n; e++) oi[e * s[2]] = f(ai[e * s[0]], bi[e * s[1]]);
+    }
+  });
+}
+
+inline float fromD(double v) { return static_cast<float>(v); }
+
+}  // namespace
+
+void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
+  constexpr double kSqrt1_2 = 0.70710678118654752440;
+  constexpr double kSqrt2OverPi = 0.79788456080286535588;
+  switch (op) {
+    case 0: return unaryLoop(x, out, L, [](float v) { return -v; });
+    case 1: return unaryLoop(x, out, L, [](float v) { return std::fabs(v); });
+    case 2: return unaryLoop(x, out, L, [](float v) { return fromD(std::exp(double(v))); });
+    case 3: return unaryLoop(x, out, L, [](float v) { return fromD(std::expm1(double(v))); });
+    case 4: return unaryLoop(x, out, L, [](float v) { return fromD(std::log(double(v))); });
+    case 5: return unaryLoop(x, out, L, [](float v) { return fromD(std::log1p(double(v))); });
+    case 6: return unaryLoop(x, out, L, [](float v) { return std::sqrt(v); });
+    case 7: return unaryLoop(x, out, L, [](float v) { return fromD(1.0 / std::sqrt(double(v))); });
+    case 8: return unaryLoop(x, out, L, [](float v) { return fromD(std::sin(double(v))); });
+    case 9: return unaryLoop(x, out, L, [](float v) { return fromD(std::cos(double(v))); });
+    case 10: return unaryLoop(x, out, L, [](float v) { return fromD(std::tanh(double(v))); });
+    case 11: return unaryLoop(x, out, L, [](float v) { return fromD(sigmoidD(v)); });
+    // Math.max(x, 0): NaN stays NaN, -0 becomes +0.
+    case 12: return unaryLoop(x, out, L, [](float v) { return v > 0.0f || v != v ? v : 0.0f; });
+    case 13:
+      return unaryLoop(x, out, L, [=](float v) {
+        const double d = v;
+        return fromD(0.5 * d * (1.0 + std::erf(d * kSqrt1_2)));
+      });
+    case 14:
+      return unaryLoop(x, out, L, [=](float v) {
+        const double d = v;
+        return fromD(0.5 * d * (1.0 + std::tanh(kSqrt2OverPi * (d + 0.044715 * d * d * d))));
+      });
+    case 15: return unaryLoop(x, out, L, [](float v) { return fromD(double(v) * sigmoidD(v)); });
+    case 16: return unaryLoop(x, out, L, [](float v) { return fromD(std::erf(double(v))); });
+    // torch.sign is (0 < x) - (x < 0): NaN gives 0.
+    case 17: return unaryLoop(x, out, L, [](float v) { return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : 0.0f; });
+    case 18: return unaryLoop(x, out, L, [](float v) { return std::floor(v); });
+    case 19: return unaryLoop(x, out, L, [](float v) { return std::ceil(v); });
+    // Half to even, as torch.round (the default rounding mode).
+    case 20: return unaryLoop(x, out, L, [](float v) { return std::nearbyint(v); });
+    case 21: return unaryLoop(x, out, L, [](float v) { return std::trunc(v); });
+    case 22: return unaryLoop(x, out, L, [](float v) { return 1.0f / v; });
+    default: return;
+  }
+}
+
+void binaryF32(int op, const float* a, const float* b, float* out, const Layout<3>& L) {
+  switch (op) {
+    case 0: return binaryLoop(a, b, out, L, [](float x, float y) { return x + y; });
+    case 1: return binaryLoop(a, b, out, L, [](float x, float y) { return x - y; });
+    case 2: return binaryLoop(a, b, out, L, [](float x, float y) { return x * y; });
+    case 3: return binaryLoop(a, b, out, L, [](float x, float y) { return x / y; });
+    // NaN propagates, as Math.max / torch.maximum.
+    case 4:
+      return binaryLoop(a, b, out, L, [](float x, float y) { return x != x || y != y ? x + y : x > y ? x : y; });
+    case 5:
+      return binaryLoop(a, b, out, L, [](float x, float y) { return x != x || y != y ? x + y : x < y ? x : y; });
+    // Math.pow, which differs from C's pow in two places: pow(x, NaN) and pow(+-1, +-inf) are NaN.
+    case 6:
+      return binaryLoop(a, b, out, L, [](float x, float y) {
+        if (y != y || (std::isinf(y) && std::fabs(x) == 1.0f)) return NAN;
+        return fromD(std::pow(double(x), double(y)));
+      });
+    default: return;
+  }
+}
+
+}  // namespace kiln

@@ -1,0 +1,192 @@
+// The native fast path behind the kernel interface: each wrapper sends float32 work above a size
+// threshold to the addon and everything else (other dtypes, small tensors where the call would
+// cost more than it saves, layouts the addon does not take) to the TypeScript kernel it replaces.
+// Core has validated shapes and dtypes before any of this runs.
+import type { BinaryOp, Conv2dParams, FusedKernels, KernelTensor, PrimitiveKernels, ReduceOp, UnaryOp } from '@kiln/core';
+import { arrayOf } from '../buffer.js';
+import { coalesce, type Operand } from '../kernels/strided.js';
+import type { NativeAddon } from './load.js';
+
+/** The TypeScript kernels the native ones stand in front of. */
+export type NativeCapable = Pick<
+  PrimitiveKernels,
+  'matmul' | 'unary' | 'binary' | 'reduce' | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight'
+> &
+  Pick<FusedKernels, 'softmax' | 'logSoftmax' | 'logsumexp'>;
+
+/**
+ * Below these sizes the TypeScript kernels are used: an addon call costs about a microsecond plus
+ * the layout set-up, which a few thousand elements (or multiply-adds) of JIT-compiled loop beat.
+ */
+export const NATIVE_THRESHOLDS = {
+  /** batch * m * k * n multiply-adds */
+  matmul: 4096,
+  /** output elements */
+  elementwise: 2048,
+  /** input elements */
+  reduce: 2048,
+  softmax: 1024,
+};
+
+// KILN_CPU_NATIVE_THRESHOLD=0 sends every eligible call to the addon, however small: the
+// conformance run on the native path uses it, since the op database's samples are tiny.
+const forced = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
+  .KILN_CPU_NATIVE_THRESHOLD;
+if (forced !== undefined && forced !== '' && Number.isFinite(Number(forced))) {
+  for (const key of Object.keys(NATIVE_THRESHOLDS) as (keyof typeof NATIVE_THRESHOLDS)[]) {
+    NATIVE_THRESHOLDS[key] = Number(forced);
+  }
+}
+
+const MAX_RANK = 8;
+// One layout buffer reused by every call (the addon reads it during the call only).
+const layout = new Float64Array(1 + MAX_RANK * 4 + 3);
+
+const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const isF32 = (t: KernelTensor): boolean => t.dtype === 'float32';
+const f32 = (t: KernelTensor): Float32Array => arrayOf(t.buffer) as Float32Array;
+
+/** Writes the coalesced layout of `operands` over `shape` into `layout`; false if it is too deep. */
+function writeLayout(shape: readonly number[], operands: readonly Operand[]): boolean {
+  const c = coalesce(shape, operands);
+  const rank = c.shape.length;
+  if (rank > MAX_RANK) return false;
+  layout[0] = rank;
+  for (let d = 0; d < rank; d++) layout[1 + d] = c.shape[d];
+  operands.forEach((op, k) => {
+    for (let d = 0; d < rank; d++) layout[1 + (k + 1) * rank + d] = c.strides[k][d];
+    layout[1 + (operands.length + 1) * rank + k] = op.offset;
+  });
+  return true;
+}
+
+function writeConvMeta(meta: Float64Array, ts: readonly KernelTensor[], p: Conv2dParams): void {
+  ts.forEach((t, i) => {
+    meta[i * 9] = t.offset;
+    for (let d = 0; d < 4; d++) {
+      meta[i * 9 + 1 + d] = t.shape[d];
+      meta[i * 9 + 5 + d] = t.strides[d];
+    }
+  });
+  meta.set([p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1], p.groups], 27);
+}
+
+export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapable {
+  const codes = (names: readonly string[]) => new Map(names.map((n, i) => [n, i]));
+  const unaryCodes = codes(addon.info.unaryOps);
+  const binaryCodes = codes(addon.info.binaryOps);
+  const reduceCodes = codes(addon.info.reduceOps);
+  const convMeta = new Float64Array(34);
+
+  function rowsAlong(x: KernelTensor, dim: number, out: KernelTensor): boolean {
+    const kept = x.shape.map((_, d) => d).filter((d) => d !== dim);
+    return writeLayout(
+      kept.map((d) => x.shape[d]),
+      [
+        { strides: kept.map((d) => x.strides[d]), offset: x.offset },
+        { strides: kept.map((d) => out.strides[d]), offset: out.offset },
+      ],
+    );
+  }
+
+  /** softmax (0), logSoftmax (1), logsumexp (2) along a dim that is contiguous in x (and out). */
+  function softmaxLike(mode: 0 | 1 | 2, fallback: FusedKernels['softmax']) {
+    return (x: KernelTensor, dim: number, out: KernelTensor): void => {
+      const useNative =
+        isF32(x) &&
+        isF32(out) &&
+        x.shape.length > 0 &&
+        x.shape[dim] > 0 &&
+        x.strides[dim] === 1 &&
+        (mode === 2 || out.strides[dim] === 1) &&
+        numel(x.shape) >= NATIVE_THRESHOLDS.softmax &&
+        rowsAlong(x, dim, out);
+      if (useNative) addon.softmaxF32(mode, f32(x), f32(out), layout, x.shape[dim]);
+      else fallback(x, dim, out);
+    };
+  }
+
+  function conv(
+    fn: (a: Float32Array, b: Float32Array, c: Float32Array, meta: Float64Array) => void,
+    fallback: PrimitiveKernels['conv2d'],
+  ): PrimitiveKernels['conv2d'] {
+    return (a, b, c, p) => {
+      if (!(isF32(a) && isF32(b) && isF32(c))) return fallback(a, b, c, p);
+      writeConvMeta(convMeta, [a, b, c], p);
+      fn(f32(a), f32(b), f32(c), convMeta);
+    };
+  }
+
+  return {
+    matmul(a, b, out) {
+      const [batch, m, k] = a.shape;
+      const n = b.shape[2];
+      if (!(isF32(a) && isF32(b) && isF32(out)) || batch * m * k * n < NATIVE_THRESHOLDS.matmul) {
+        return ts.matmul(a, b, out);
+      }
+      // biome-ignore format: the argument list mirrors the addon's (a, b, out) x (offset, strides)
+      addon.matmulF32(
+        f32(a), a.offset, a.strides[0], a.strides[1], a.strides[2],
+        f32(b), b.offset, b.strides[0], b.strides[1], b.strides[2],
+        f32(out), out.offset, out.strides[0], out.strides[1], out.strides[2],
+        batch, m, k, n,
+      );
+    },
+
+    unary(op: UnaryOp, x, out) {
+      const code = unaryCodes.get(op);
+      const useNative =
+        code !== undefined &&
+        isF32(x) &&
+        isF32(out) &&
+        numel(out.shape) >= NATIVE_THRESHOLDS.elementwise &&
+        writeLayout(out.shape, [x, out]);
+      if (useNative) addon.unaryF32(code, f32(x), f32(out), layout);
+      else ts.unary(op, x, out);
+    },
+
+    binary(op: BinaryOp, a, b, out) {
+      const code = binaryCodes.get(op);
+      const useNative =
+        code !== undefined &&
+        isF32(a) &&
+        isF32(b) &&
+        isF32(out) &&
+        numel(out.shape) >= NATIVE_THRESHOLDS.elementwise &&
+        writeLayout(out.shape, [a, b, out]);
+      if (useNative) addon.binaryF32(code, f32(a), f32(b), f32(out), layout);
+      else ts.binary(op, a, b, out);
+    },
+
+    reduce(op: ReduceOp, x, dims, out) {
+      const code = reduceCodes.get(op);
+      if (code === undefined || !isF32(x) || !isF32(out) || numel(x.shape) < NATIVE_THRESHOLDS.reduce) {
+        return ts.reduce(op, x, dims, out);
+      }
+      const kept = x.shape.map((_, d) => d).filter((d) => !dims.includes(d));
+      const reduced = x.shape.map((_, d) => d).filter((d) => dims.includes(d));
+      // The addon folds one strided run per output: the reduced dims must coalesce into one.
+      const redShape = reduced.map((d) => x.shape[d]);
+      const slice = coalesce(redShape, [{ strides: reduced.map((d) => x.strides[d]), offset: 0 }]);
+      const keptOk = writeLayout(
+        kept.map((d) => x.shape[d]),
+        [
+          { strides: kept.map((d) => x.strides[d]), offset: x.offset },
+          { strides: kept.map((d) => out.strides[d]), offset: out.offset },
+        ],
+      );
+      if (slice.shape.length > 1 || !keptOk) return ts.reduce(op, x, dims, out);
+      const runLength = slice.shape.length === 0 ? (redShape.every((d) => d === 1) ? 1 : 0) : slice.shape[0];
+      const runStride = slice.shape.length === 0 ? 0 : slice.strides[0][0];
+      addon.reduceF32(code, f32(x), f32(out), layout, runLength, runStride);
+    },
+
+    softmax: softmaxLike(0, ts.softmax),
+    logSoftmax: softmaxLike(1, ts.logSoftmax),
+    logsumexp: softmaxLike(2, ts.logsumexp),
+
+    conv2d: conv(addon.conv2dF32, ts.conv2d),
+    conv2dBackwardInput: conv(addon.conv2dBackwardInputF32, ts.conv2dBackwardInput),
+    conv2dBackwardWeight: conv(addon.conv2dBackwardWeightF32, ts.conv2dBackwardWeight),
+  };
+}
