@@ -8,11 +8,15 @@ import type { Tensor } from '../tensor/tensor.js';
 // biome-ignore lint/suspicious/noConfusingVoidType: hooks that only observe return nothing at all.
 export type GradHook = (grad: Tensor) => Tensor | undefined | void;
 
-/** A backward rule: gradients w.r.t. each input (null where none flows), written in ops. */
+/**
+ * A backward rule: gradients w.r.t. each input (null where none flows), written in ops. `needs[i]`
+ * says whether input i wants a gradient at all, so a rule can skip work nobody will use.
+ */
 export type BackwardFn = (
   grad: Tensor,
   saved: readonly Tensor[],
   output: Tensor | undefined,
+  needs: readonly boolean[],
 ) => readonly (Tensor | null | undefined)[];
 
 interface SavedEntry {
@@ -83,7 +87,12 @@ export class Node {
     }
     const saved = this.saved.map((s) => this.unpack(s));
     const output = this.savedOutput ? this.unpack(this.savedOutput) : undefined;
-    return this.backwardFn(grad, saved, output);
+    return this.backwardFn(
+      grad,
+      saved,
+      output,
+      this.next.map((n) => n !== null),
+    );
   }
 
   get hasReleasedSaved(): boolean {

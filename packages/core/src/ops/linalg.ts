@@ -26,7 +26,10 @@ function bmmCore(a: Tensor, b: Tensor): Tensor {
     'BmmBackward',
     out,
     [a, b],
-    (g, [x, y]) => [bmmCore(g, transpose(y, 1, 2)), bmmCore(transpose(x, 1, 2), g)],
+    (g, [x, y], _out, needs) => [
+      needs[0] ? bmmCore(g, transpose(y, 1, 2)) : null,
+      needs[1] ? bmmCore(transpose(x, 1, 2), g) : null,
+    ],
     { save: [a, b] },
   );
 }
@@ -187,7 +190,7 @@ function triangleImpl(name: string, x: Tensor, diagonalOffset: number, lower: bo
   const cols = unsqueeze(arange(c, undefined, 1, { device: x.device }), 0);
   const diff = sub(cols, rows);
   const mask = lower ? le(diff, diagonalOffset) : ge(diff, diagonalOffset);
-  return where(mask, x, 0);
+  return where(mask, x, x.dtype === 'bool' ? false : 0);
 }
 
 export function tril(x: Tensor, diagonalOffset = 0): Tensor {

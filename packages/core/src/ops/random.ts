@@ -83,8 +83,9 @@ export function randint(low: number, high: number, shape: ShapeArg, opts?: Tenso
   });
 }
 
-/** Writes `values` into `self` in place (the in-place random fills used by nn.init). */
-function fillFrom<T extends Tensor>(self: T, values: Tensor): T {
+/** Writes freshly drawn values into `self` in place (the random fills nn.init uses); temporaries are disposed. */
+function fillFrom<T extends Tensor>(self: T, make: () => Tensor): T {
+  const values = noGrad(() => composite(make));
   noGrad(() => copy_(self, values));
   values.dispose();
   return self;
@@ -96,27 +97,20 @@ function requireFloatingSelf(op: string, t: Tensor): void {
 
 export function uniform_<T extends Tensor>(self: T, low = 0, high = 1): T {
   requireFloatingSelf('uniform_', self);
-  return fillFrom(
-    self,
-    noGrad(() => add(mul(draw('uniform', self.shape, self.dtype, self.device), high - low), low)),
+  return fillFrom(self, () =>
+    add(mul(draw('uniform', self.shape, self.dtype, self.device), high - low), low),
   );
 }
 
 export function normal_<T extends Tensor>(self: T, mean = 0, std = 1): T {
   requireFloatingSelf('normal_', self);
-  return fillFrom(
-    self,
-    noGrad(() => add(mul(draw('normal', self.shape, self.dtype, self.device), std), mean)),
-  );
+  return fillFrom(self, () => add(mul(draw('normal', self.shape, self.dtype, self.device), std), mean));
 }
 
 /** Fills with 1 with probability p, else 0. */
 export function bernoulli_<T extends Tensor>(self: T, p = 0.5): T {
   if (p < 0 || p > 1) throw new RangeError(`bernoulli_: expected 0 <= p <= 1, got ${p}`);
-  return fillFrom(
-    self,
-    noGrad(() => lt(draw('uniform', self.shape, 'float32', self.device), p)),
-  );
+  return fillFrom(self, () => lt(draw('uniform', self.shape, 'float32', self.device), p));
 }
 
 /**

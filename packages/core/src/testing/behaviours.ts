@@ -226,13 +226,17 @@ export function registerBehaviourTests(device: string): void {
         ['flip', () => a.flip([0, 2]), 1],
         ['max(dim)', () => a.max(1), 2],
         ['topk', () => a.topk(2), 2],
+        ['uniform_ (in place)', () => k.noGrad(() => m.uniform_(-1, 1)), 0],
+        ['normal_ (in place)', () => k.noGrad(() => m.normal_()), 0],
+        ['bernoulli_ (in place)', () => k.noGrad(() => m.bernoulli_(0.3)), 0],
       ];
       for (const [name, run, expected] of cases) {
         const before = k.memory().tensors;
         const out = run();
         expect(k.memory().tensors - before, name).toBe(expected);
-        for (const t of Object.values(out as object)) if (t instanceof k.Tensor) t.dispose();
-        if (out instanceof k.Tensor) out.dispose();
+        if (out instanceof k.Tensor) {
+          if (out !== m) out.dispose();
+        } else for (const t of Object.values(out as object)) if (t instanceof k.Tensor) t.dispose();
       }
     });
 
@@ -356,6 +360,9 @@ export function registerBehaviourTests(device: string): void {
       expect(i.add(f).dtype).toBe('float32');
       expect(k.tensor([true, false], { device }).add(1).dtype).toBe('int32');
       expect(i.gt(1).dtype).toBe('bool');
+      const mask = k.ones([3, 3], { dtype: 'bool', device });
+      expect(mask.triu(1).dtype).toBe('bool');
+      expect(mask.add(mask).dtype).toBe('bool');
     });
   });
 }
