@@ -15,7 +15,7 @@ describe('float16 / bfloat16 conversion', () => {
     [65504, 0x7bff],
     [1365 / 4096, 0x3555], // 0x3555 = 0.333251953125 exactly
     [6.103515625e-5, 0x0400],
-    [5.960464477539063e-8, 0x0001],
+    [2 ** -24, 0x0001], // the smallest subnormal
     [Number.POSITIVE_INFINITY, 0x7c00],
     [1e6, 0x7c00],
     [0, 0],
