@@ -1,1 +1,32 @@
-export {};
+// @kiln/backend-webgpu: importing this module registers the 'webgpu' device. Initialisation is
+// asynchronous (adapter and device requests): `await k.ready('webgpu')` before the first op.
+import { registerBackend } from '@kiln/core';
+import { createWebGPUBackend, createWebGPUBackendFromDevice, type WebGPUBackend } from './backend.js';
+import type { DeviceOptions } from './device.js';
+
+export { createWebGPUBackend, createWebGPUBackendFromDevice };
+export type { DeviceOptions, WebGPUBackend };
+
+let current: Promise<WebGPUBackend> | null = null;
+
+/** Registers (or re-registers) the backend under 'webgpu'. Importing the package already does this. */
+export function registerWebGPUBackend(options: DeviceOptions = {}): void {
+  current = null;
+  registerBackend('webgpu', () => {
+    current ??= createWebGPUBackend(options);
+    return current;
+  });
+}
+
+/**
+ * Destroys the 'webgpu' device if one was created (a live device keeps a Node process running).
+ * Tensors on 'webgpu' are unusable afterwards.
+ */
+export async function destroyWebGPUBackend(): Promise<void> {
+  if (!current) return;
+  const backend = await current;
+  backend.destroy();
+  current = null;
+}
+
+registerWebGPUBackend();

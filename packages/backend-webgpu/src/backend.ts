@@ -1,0 +1,128 @@
+// The 'webgpu' backend: memory through the runtime's pool, every primitive kernel and the fused
+// softmax family in WGSL. dtypes: float32 and int32 natively; bool, uint8 and int8 widened to i32
+// words; float16 and bfloat16 stored as f32 words rounded to their precision. No 64-bit types.
+import type { Backend, DType, KernelTensor, TypedArray } from '@kiln/core';
+import { acquireDevice, type DeviceOptions } from './device.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './kernels/conv.js';
+import * as ew from './kernels/elementwise.js';
+import * as idx from './kernels/indexing.js';
+import { matmul } from './kernels/matmul.js';
+import * as pool from './kernels/pool.js';
+import { random } from './kernels/random.js';
+import * as red from './kernels/reduce.js';
+import { type GpuBuffer, Runtime } from './runtime.js';
+import { coalesce, contiguousStrides, numel, wordOf } from './wgsl.js';
+
+const COMPUTE: DType[] = ['float32', 'int32', 'bool'];
+const STORAGE: DType[] = [...COMPUTE, 'float16', 'bfloat16', 'int8', 'uint8'];
+
+export interface WebGPUBackend extends Backend {
+  readonly runtime: Runtime;
+  readonly device: GPUDevice;
+  /** Submits queued work, releases pooled buffers and destroys the device. */
+  destroy(): void;
+}
+
+/** Host values as 32-bit words for the buffer. */
+function toWords(dtype: DType, data: TypedArray): Float32Array | Int32Array {
+  if (wordOf(dtype) === 'f32') {
+    return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  }
+  if (data instanceof Int32Array && dtype === 'int32') return data;
+  if (dtype === 'bool') return Int32Array.from(data as ArrayLike<number>, (v) => (v ? 1 : 0));
+  return Int32Array.from(data as ArrayLike<number>);
+}
+
+/** 32-bit words read back -> the host array core expects for `dtype`. */
+function fromWords(dtype: DType, bytes: ArrayBuffer): TypedArray {
+  switch (dtype) {
+    case 'float32':
+    case 'float16':
+    case 'bfloat16':
+      return new Float32Array(bytes);
+    case 'int32':
+      return new Int32Array(bytes);
+    case 'int8':
+      return Int8Array.from(new Int32Array(bytes));
+    default:
+      return Uint8Array.from(new Int32Array(bytes));
+  }
+}
+
+/** `keepAlive` is held for the backend's lifetime (in Node: the GPU object behind the device). */
+export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unknown): WebGPUBackend {
+  const rt = new Runtime(device);
+  let owner = keepAlive;
+  device.onuncapturederror = (e) => {
+    console.error(`webgpu: ${e.error.message}`);
+  };
+
+  async function read(x: KernelTensor): Promise<TypedArray> {
+    const n = numel(x.shape);
+    if (n === 0) return fromWords(x.dtype, new ArrayBuffer(0));
+    const c = coalesce(x.shape, [x]);
+    const dense = c.shape.length === 0 || (c.shape.length === 1 && c.strides[0][0] === 1);
+    if (dense) return fromWords(x.dtype, await rt.readBytes(x.buffer as GpuBuffer, x.offset * 4, n * 4));
+    const tmp = rt.alloc(n * 4);
+    ew.copy(rt, x, { buffer: tmp, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 });
+    const bytes = rt.readBytes(tmp, 0, n * 4);
+    rt.free(tmp);
+    return fromWords(x.dtype, await bytes);
+  }
+
+  return {
+    name: 'webgpu',
+    runtime: rt,
+    device,
+    computeDTypes: new Set(COMPUTE),
+    storageDTypes: new Set(STORAGE),
+    fused: {
+      softmax: (x, dim, out) => red.rowSoftmax(rt, 'softmax', x, dim, out),
+      logSoftmax: (x, dim, out) => red.rowSoftmax(rt, 'logSoftmax', x, dim, out),
+      logsumexp: (x, dim, out) => red.rowSoftmax(rt, 'logsumexp', x, dim, out),
+    },
+
+    alloc: (n, dtype) => {
+      wordOf(dtype);
+      return rt.alloc(n * 4);
+    },
+    free: (buffer) => rt.free(buffer as GpuBuffer),
+    write: (buffer, dtype, data) => rt.write(buffer as GpuBuffer, toWords(dtype, data)),
+    read,
+    copy: (src, dst) => ew.copy(rt, src, dst),
+    fill: (dst, value) => ew.fill(rt, dst, value),
+    sync: () => rt.sync(),
+    memoryStats: () => ({ allocatedBytes: rt.pool.liveBytes, pooledBytes: rt.pool.pooledBytes }),
+    destroy: () => {
+      rt.destroy();
+      owner = undefined;
+      void owner;
+    },
+
+    unary: (op, x, out) => ew.unary(rt, op, x, out),
+    binary: (op, a, b, out) => ew.binary(rt, op, a, b, out),
+    where: (c, a, b, out) => ew.where(rt, c, a, b, out),
+    reduce: (op, x, dims, out) => red.reduce(rt, op, x, dims, out),
+    argReduce: (op, x, dim, out) => red.argReduce(rt, op, x, dim, out),
+    cumsum: (x, dim, out) => red.cumsum(rt, x, dim, out),
+    matmul: (a, b, out) => matmul(rt, a, b, out),
+    gather: (x, dim, index, out) => idx.gather(rt, x, dim, index, out),
+    scatterAdd: (dst, dim, index, src) => idx.scatterAdd(rt, dst, dim, index, src),
+    indexSelect: (x, dim, index, out) => idx.indexSelect(rt, x, dim, index, out),
+    indexAdd: (dst, dim, index, src) => idx.indexAdd(rt, dst, dim, index, src),
+    sort: (x, dim, descending, values, indices) => idx.sort(rt, x, dim, descending, values, indices),
+    conv2d: (x, w, out, p) => conv2d(rt, x, w, out, p),
+    conv2dBackwardInput: (g, w, gi, p) => conv2dBackwardInput(rt, g, w, gi, p),
+    conv2dBackwardWeight: (x, g, gw, p) => conv2dBackwardWeight(rt, x, g, gw, p),
+    maxPool2d: (x, out, indices, p) => pool.maxPool2d(rt, x, out, indices, p),
+    maxPool2dBackward: (g, indices, gi, p) => pool.maxPool2dBackward(rt, g, indices, gi, p),
+    avgPool2d: (x, out, p) => pool.avgPool2d(rt, x, out, p),
+    avgPool2dBackward: (g, gi, p) => pool.avgPool2dBackward(rt, g, gi, p),
+    random: (dist, key, offset, out) => random(rt, dist, key, offset, out),
+  };
+}
+
+export async function createWebGPUBackend(options: DeviceOptions = {}): Promise<WebGPUBackend> {
+  const { device, gpu } = await acquireDevice(options);
+  return createWebGPUBackendFromDevice(device, gpu);
+}
