@@ -30,6 +30,7 @@ const POLICY_FLAGS = {
  * @property {Map<import('./workload').Workload, Record<string, unknown>>} options per Kiln workload
  * @property {Set<string>} switches
  * @property {import('./harness.mjs').Policy} policy
+ * @property {string[]} kilnPaths  the Kiln CPU paths to time: native, ts
  */
 
 /**
@@ -81,6 +82,11 @@ export function parseArgs(argv, registry) {
     }
   }
 
+  const kilnPaths = (given.get('kiln') ?? 'native,ts').split(',').map((s) => s.trim().toLowerCase());
+  const badPath = kilnPaths.find((p) => p !== 'native' && p !== 'ts');
+  if (badPath !== undefined) throw new Error(`--kiln: unknown path '${badPath}' (native, ts)`);
+  given.delete('kiln');
+
   const options = new Map();
   for (const w of selected) {
     if (w.kind !== 'kiln') continue;
@@ -103,7 +109,7 @@ export function parseArgs(argv, registry) {
       throw new Error(`--${name} is an option of ${owners.join(', ')}, which this run does not include`);
     }
   }
-  return { selected, options, switches, policy };
+  return { selected, options, switches, policy, kilnPaths };
 }
 
 /** @param {import('./workload').Workload[]} registry */
@@ -113,6 +119,7 @@ export function usage(registry) {
     '',
     'options:',
     ...Object.entries(SWITCHES).map(([k, v]) => `  --${k.padEnd(14)} ${v}`),
+    `  --${'kiln P,Q'.padEnd(14)} Kiln CPU paths to time: native (the addon), ts (TypeScript kernels); default native,ts`,
     ...Object.entries(POLICY_FLAGS).map(
       ([k, [key]]) => `  --${`${k} X`.padEnd(14)} timing policy: ${key} (default ${DEFAULT_POLICY[key]})`,
     ),

@@ -6,6 +6,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { listing, parseArgs, usage } from './args.mjs';
 import { runExternal } from './external.mjs';
+import { kilnVariants } from './kiln-variants.mjs';
 import { measureLimits } from './limits.mjs';
 import { REPO_ROOT, RESULTS_DIR } from './paths.mjs';
 import { findTorch, TorchSession } from './peers/torch.mjs';
@@ -117,7 +118,11 @@ async function main() {
   printHeader(env, policy);
   const limitsResult = limitsOfThisRun(!args.switches.has('no-limits'));
   const torch = await torchOfThisRun(!args.switches.has('no-peers'), policy);
-  console.log('Kiln-TS: @kiln/backend-cpu (built dist), one JS thread');
+  const variants = kilnVariants().filter((v) => args.kilnPaths.includes(v.id));
+  for (const v of variants) {
+    console.log(`Kiln ${v.label}: ${v.description}${v.unavailable ? ` - SKIPPED: ${v.unavailable}` : ''}`);
+  }
+  const usable = variants.filter((v) => v.unavailable === null);
 
   /** @type {import('./report.mjs').WorkloadTable[]} */
   const tables = [];
@@ -136,6 +141,7 @@ async function main() {
         w,
         args.options.get(w) ?? {},
         policy,
+        usable,
         torch.session,
         limitsResult.limits,
       );
@@ -154,6 +160,7 @@ async function main() {
     environment: { ...env, loadAverageAtEnd },
     policy,
     limits: limitsResult.limits ?? { skipped: limitsResult.skipped },
+    kiln: variants.map((v) => ({ path: v.id, description: v.description, unavailable: v.unavailable })),
     peers: { torch: torch.record },
     workloads: records,
   };

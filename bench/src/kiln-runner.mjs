@@ -1,8 +1,6 @@
 // Times one case of a Kiln workload: setup, the harness's protocol over `step`, then dispose, with
 // the live-tensor count checked so that a leak shows up in the report instead of in the timings.
 import * as k from '@kiln/core';
-// The workloads run on the default device, 'cpu'; importing the backend registers it.
-import '@kiln/backend-cpu';
 import { measure } from './harness.mjs';
 
 /**

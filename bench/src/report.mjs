@@ -11,6 +11,7 @@
  *
  * @typedef {object} Row
  * @property {string} label
+ * @property {string} path      which Kiln CPU path: native or TS
  * @property {Side | { error: string }} kiln
  * @property {Side | { error: string } | null} torch   null when PyTorch did not run
  * @property {number | null} speedRatio  PyTorch median / Kiln median: > 1 means Kiln is faster
@@ -54,7 +55,7 @@ const time = (s) => (ok(s) ? `${sig3(s.medianMs)} (${sig3(s.minMs)})` : 'error (
  */
 function cells(t) {
   const withTorch = t.torchLabel !== null;
-  const header = ['case', 'Kiln-TS ms', 'reps'];
+  const header = ['case', 'Kiln', 'Kiln ms', 'reps'];
   if (withTorch) header.push(`${t.torchLabel} ms`, 'reps');
   header.push(`Kiln ${t.unit}`);
   if (withTorch) header.push(`PyTorch ${t.unit}`, 'Kiln/PyTorch (mins)');
@@ -62,7 +63,7 @@ function cells(t) {
     header.push(withTorch ? `% ${l.label} Kiln / PyTorch` : `% ${l.label}`);
   }
   const body = t.rows.map((r) => {
-    const row = [r.label, time(r.kiln), ok(r.kiln) ? reps(r.kiln) : ''];
+    const row = [r.label, r.path, time(r.kiln), ok(r.kiln) ? reps(r.kiln) : ''];
     if (withTorch) row.push(r.torch ? time(r.torch) : '', ok(r.torch) ? reps(r.torch) : '');
     row.push(ok(r.kiln) ? sig3(r.kiln.figure) : '');
     if (withTorch) {
@@ -74,7 +75,7 @@ function cells(t) {
     for (const l of r.limits) row.push(withTorch ? `${pct(l.kilnPct)} / ${pct(l.torchPct)}` : pct(l.kilnPct));
     return row;
   });
-  return { header, align: header.map((_, i) => (i === 0 ? 'l' : 'r')), body };
+  return { header, align: header.map((_, i) => (i < 2 ? 'l' : 'r')), body };
 }
 
 /** @param {WorkloadTable} t */
@@ -84,7 +85,8 @@ function caption(t) {
 }
 
 export const FOOTNOTE =
-  'ms: median (min) of the timed repetitions; figures from the median. reps: warm-ups + timed ' +
+  'Kiln: native = the @kiln/backend-cpu addon (its thread pool), TS = its TypeScript kernels (one ' +
+  'JS thread). ms: median (min) of the timed repetitions; figures from the median. reps: warm-ups + timed ' +
   'repetitions, * = time-boxed (fewer than the policy asks). Kiln/PyTorch: speed ratio = PyTorch ' +
   'median / Kiln median (> 1: Kiln faster); in brackets the same from the mins, which load from ' +
   'other processes disturbs least.';

@@ -1,15 +1,14 @@
-// One Kiln workload: each case is timed on Kiln, then at once on PyTorch (same load on this
-// shared machine), and the figures are tabulated against the measured limits.
+// One Kiln workload: each case is timed on every selected Kiln path, then at once on PyTorch (the
+// same load on this shared machine), and the figures are tabulated against the measured limits.
 import { measureKiln } from './kiln-runner.mjs';
 import { ok, sig3 } from './report.mjs';
 
 /**
  * @typedef {{ medianMs?: number, minMs?: number, warmups?: number, reps?: number, timeBoxed?: boolean, error?: string }} Timing
  *
- * @typedef {object} CaseRecord   one case as written to results/latest.json
- * @property {string} label
- * @property {import('./workload').Case['params']} params
- * @property {Timing} kiln
+ * @typedef {object} CaseTimings
+ * @property {import('./workload').Case} c
+ * @property {{ variant: import('./kiln-variants.mjs').KilnVariant, timing: Timing }[]} kiln
  * @property {Timing | null} torch
  */
 
@@ -17,25 +16,31 @@ import { ok, sig3 } from './report.mjs';
  * @param {import('./workload').KilnWorkload} w
  * @param {Record<string, unknown>} options
  * @param {import('./harness.mjs').Policy} policy
+ * @param {import('./kiln-variants.mjs').KilnVariant[]} variants  the available paths to time
  * @param {import('./peers/torch.mjs').TorchSession | null} torch
  * @param {import('./workload').Limits | null} limits
  */
-export async function runWorkload(w, options, policy, torch, limits) {
+export async function runWorkload(w, options, policy, variants, torch, limits) {
   const withTorch = torch !== null && w.torch;
   if (torch && !w.torch) console.log(`  PyTorch: ${w.id} has no peers/torch_workloads module`);
-  /** @type {CaseRecord[]} */
-  const records = [];
+  /** @type {CaseTimings[]} */
+  const timings = [];
   for (const c of w.cases(options)) {
-    /** @type {Timing} */
-    let kiln;
-    try {
-      const m = await measureKiln(w, c, policy);
-      kiln = m;
-      if (m.leakedTensors) console.log(`  WARNING: ${m.leakedTensors} tensors leaked over the repetitions`);
-    } catch (e) {
-      kiln = { error: e instanceof Error ? e.message : String(e) };
+    const kiln = [];
+    for (const variant of variants) {
+      variant.use();
+      /** @type {Timing} */
+      let timing;
+      try {
+        const m = await measureKiln(w, c, policy);
+        timing = m;
+        if (m.leakedTensors) console.log(`  WARNING: ${m.leakedTensors} tensors leaked over the repetitions`);
+      } catch (e) {
+        timing = { error: e instanceof Error ? e.message : String(e) };
+      }
+      console.log(`  Kiln ${variant.label.padEnd(7)} ${c.label.padEnd(8)} ${describe(timing)}`);
+      kiln.push({ variant, timing });
     }
-    console.log(`  Kiln-TS  ${c.label.padEnd(8)} ${describe(kiln)}`);
     /** @type {Timing | null} */
     let peer = null;
     if (withTorch) {
@@ -44,11 +49,12 @@ export async function runWorkload(w, options, policy, torch, limits) {
       } catch (e) {
         peer = { error: e instanceof Error ? e.message : String(e) };
       }
-      console.log(`  PyTorch  ${c.label.padEnd(8)} ${describe(peer)}`);
+      console.log(`  PyTorch      ${c.label.padEnd(8)} ${describe(peer)}`);
     }
-    records.push({ label: c.label, params: c.params, kiln, torch: peer });
+    timings.push({ c, kiln, torch: peer });
   }
-  const table = tabulate(w, records, withTorch ? (torch.info?.label ?? 'PyTorch') : null, limits);
+  const table = tabulate(w, timings, withTorch ? (torch.info?.label ?? 'PyTorch') : null, limits);
+  const rows = [...table.rows];
   return {
     table,
     record: {
@@ -57,7 +63,16 @@ export async function runWorkload(w, options, policy, torch, limits) {
       kind: w.kind,
       unit: w.figure.unit,
       options,
-      cases: records.map((r, i) => ({ ...r, ...derived(table.rows[i]) })),
+      cases: timings.map((t) => ({
+        label: t.c.label,
+        params: t.c.params,
+        torch: t.torch,
+        kiln: t.kiln.map((k) => ({
+          path: k.variant.id,
+          ...k.timing,
+          ...derived(/** @type {import('./report.mjs').Row} */ (rows.shift())),
+        })),
+      })),
     },
   };
 }
@@ -72,19 +87,20 @@ function describe(t) {
 }
 
 /**
+ * One row per case and Kiln path; the PyTorch cells repeat on each row of a case.
  * @param {import('./workload').KilnWorkload} w
- * @param {CaseRecord[]} records
+ * @param {CaseTimings[]} timings
  * @param {string | null} torchLabel
  * @param {import('./workload').Limits | null} limits
  * @returns {import('./report.mjs').WorkloadTable}
  */
-function tabulate(w, records, torchLabel, limits) {
+function tabulate(w, timings, torchLabel, limits) {
   /**
-   * @param {CaseRecord} r
+   * @param {import('./workload').Case} c
    * @param {Timing} t
    * @returns {import('./report.mjs').Side | { error: string }}
    */
-  const side = (r, t) => {
+  const side = (c, t) => {
     if (t.error !== undefined || t.medianMs === undefined) return { error: t.error ?? 'no result' };
     return {
       medianMs: t.medianMs,
@@ -92,25 +108,28 @@ function tabulate(w, records, torchLabel, limits) {
       warmups: t.warmups ?? 0,
       reps: t.reps ?? 0,
       timeBoxed: t.timeBoxed ?? false,
-      figure: w.figure.fromMs(t.medianMs, r.params),
+      figure: w.figure.fromMs(t.medianMs, c.params),
     };
   };
-  const rows = records.map((r) => {
-    const k = side(r, r.kiln);
-    const t = r.torch ? side(r, r.torch) : null;
-    return {
-      label: r.label,
-      kiln: k,
-      torch: t,
-      speedRatio: ok(k) && ok(t) ? t.medianMs / k.medianMs : null,
-      speedRatioOfMins: ok(k) && ok(t) ? t.minMs / k.minMs : null,
-      limits: w.limits(limits, r.params).map((l) => ({
-        label: l.label,
-        value: l.value,
-        kilnPct: ok(k) ? (100 * k.figure) / l.value : null,
-        torchPct: ok(t) ? (100 * t.figure) / l.value : null,
-      })),
-    };
+  const rows = timings.flatMap(({ c, kiln, torch }) => {
+    const t = torch ? side(c, torch) : null;
+    return kiln.map(({ variant, timing }) => {
+      const k = side(c, timing);
+      return {
+        label: c.label,
+        path: variant.label,
+        kiln: k,
+        torch: t,
+        speedRatio: ok(k) && ok(t) ? t.medianMs / k.medianMs : null,
+        speedRatioOfMins: ok(k) && ok(t) ? t.minMs / k.minMs : null,
+        limits: w.limits(limits, c.params).map((l) => ({
+          label: l.label,
+          value: l.value,
+          kilnPct: ok(k) ? (100 * k.figure) / l.value : null,
+          torchPct: ok(t) ? (100 * t.figure) / l.value : null,
+        })),
+      };
+    });
   });
   return { id: w.id, title: w.title, unit: w.figure.unit, torchLabel, rows };
 }
@@ -118,7 +137,7 @@ function tabulate(w, records, torchLabel, limits) {
 /** @param {import('./report.mjs').Row} r */
 function derived(r) {
   return {
-    kilnFigure: ok(r.kiln) ? r.kiln.figure : null,
+    figure: ok(r.kiln) ? r.kiln.figure : null,
     torchFigure: ok(r.torch) ? r.torch.figure : null,
     speedRatio: r.speedRatio,
     speedRatioOfMins: r.speedRatioOfMins,

@@ -67,7 +67,10 @@ function peerEnv(openblasDir, threads) {
  */
 export function findTorch(threads) {
   if (!existsSync(PYTHON)) {
-    return { peer: null, skipped: `${PYTHON} not found (run bench/setup-peers.sh, or set KILN_BENCH_PYTHON)` };
+    return {
+      peer: null,
+      skipped: `${PYTHON} not found (run bench/setup-peers.sh, or set KILN_BENCH_PYTHON)`,
+    };
   }
   return { peer: { python: PYTHON, openblasDir: findOpenblas(), threads } };
 }
