@@ -224,6 +224,32 @@ fn remainder_(a: f32, b: f32) -> f32 {
   let r = a - b * trunc(a / b);
   return select(r, r + b, r != 0.0 && ((r < 0.0) != (b < 0.0)));
 }
+// sin and cos to a few ulp (WGSL only promises 2^-11 absolute, and SwiftShader is that loose):
+// Cody-Waite reduction by pi/2 in three parts, then Cephes' sinf/cosf polynomials on [-pi/4, pi/4].
+fn sincos_poly_(r: f32, q: i32) -> vec2<f32> {
+  let z = r * r;
+  let s = r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+  let c = 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+  switch (q & 3) {
+    case 0: { return vec2<f32>(s, c); }
+    case 1: { return vec2<f32>(c, -s); }
+    case 2: { return vec2<f32>(-s, -c); }
+    default: { return vec2<f32>(-c, s); }
+  }
+}
+fn sincos_(x: f32) -> vec2<f32> {
+  if (isnan_(x) || abs(x) == inf_()) { return vec2<f32>(nan_(), nan_()); }
+  let k = round(x * 0.6366197723675814);
+  let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.54978995489188216e-8;
+  return sincos_poly_(r, i32(k));
+}
+fn sin_(x: f32) -> f32 { return sincos_(x).x; }
+fn cos_(x: f32) -> f32 { return sincos_(x).y; }
+/** cos(2 pi t) reduced exactly in turns: t - k/4 is exact in f32. */
+fn cos2pi_(t: f32) -> f32 {
+  let k = round(4.0 * t);
+  return sincos_poly_((t - 0.25 * k) * 6.283185307179586, i32(k)).y;
+}
 fn sign_(x: f32) -> f32 { if (isnan_(x)) { return x; } return sign(x); }
 fn f16round_(x: f32) -> f32 { return unpack2x16float(pack2x16float(vec2<f32>(x, 0.0))).x; }
 fn bf16round_(x: f32) -> f32 {

@@ -3,7 +3,7 @@
 // same stream here as on the CPU backend.
 import type { KernelTensor, RandomDistribution } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, numel, Params } from '../wgsl.js';
+import { binding, entry, FLOAT_PRELUDE, numel, Params } from '../wgsl.js';
 
 const PHILOX = /* wgsl */ `
 fn mulhi_(a: u32, b: u32) -> u32 {
@@ -45,8 +45,8 @@ export function random(
   const value =
     dist === 'uniform'
       ? 'f32(w.x >> 8u) * 5.9604644775390625e-8'
-      : 'sqrt(-2.0 * log(f32((w.x >> 8u) + 1u) * 5.9604644775390625e-8)) * cos(6.283185307179586 * f32(w.y >> 8u) * 5.9604644775390625e-8)';
-  const code = `${p.decl()}${binding(1, 'out', 'f32', true)}${PHILOX}${entry(256)}  if (i >= ${total}) { return; }
+      : 'sqrt(-2.0 * log(f32((w.x >> 8u) + 1u) * 5.9604644775390625e-8)) * cos2pi_(f32(w.y >> 8u) * 5.9604644775390625e-8)';
+  const code = `${p.decl()}${binding(1, 'out', 'f32', true)}${dist === 'normal' ? FLOAT_PRELUDE : ''}${PHILOX}${entry(256)}  if (i >= ${total}) { return; }
   let lo = bitcast<u32>(${lo}) + u32(i);
   let hi = bitcast<u32>(${hi}) + select(0u, 1u, lo < bitcast<u32>(${lo}));
   let w = philox_(lo, hi, bitcast<u32>(${k0}), bitcast<u32>(${k1}));
