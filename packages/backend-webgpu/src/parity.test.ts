@@ -1,0 +1,142 @@
+// WebGPU against the CPU backend on fresh random inputs, at sizes the op database does not reach:
+// tiled matmul edges, tree reductions, long softmax rows, multi-pass sorts, conv2d and pooling
+// forward and backward, and the random stream of both backends for the same seed.
+import '@kiln/backend-cpu';
+import * as k from '@kiln/core';
+import { compareValues, SampleRng, valuesOf } from '@kiln/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { destroyWebGPUBackend } from './index.js';
+
+beforeAll(() => k.ready('webgpu'));
+afterAll(destroyWebGPUBackend);
+
+const TOL = { rtol: 1e-4, atol: 1e-4 };
+const rng = new SampleRng(20240611);
+
+function randomHost(shape: number[]): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+type Fn = (xs: k.Tensor[]) => k.Tensor | k.Tensor[];
+
+/** Runs `fn` on both devices from the same host values; compares outputs and input gradients. */
+async function expectParity(shapes: number[][], fn: Fn, opts: { grad?: boolean; tol?: typeof TOL } = {}) {
+  const hosts = shapes.map(randomHost);
+  const tol = opts.tol ?? TOL;
+  const run = async (device: string) => {
+    const xs = hosts.map((h, i) =>
+      k.tensor(h, { device }).reshape(shapes[i]).detach().requiresGrad_(opts.grad ?? false),
+    );
+    const out = fn(xs);
+    const outs = Array.isArray(out) ? out : [out];
+    const values = [];
+    for (const o of outs) values.push(await valuesOf(o));
+    const grads: Float64Array[] = [];
+    if (opts.grad) {
+      const loss = outs.map((o) => o.mul(o).sum()).reduce((a, b) => a.add(b));
+      const gs = k.grad(loss, xs, { allowUnused: true });
+      for (const g of gs) grads.push(g ? await valuesOf(g) : new Float64Array());
+    }
+    return { values, grads };
+  };
+  const ref = await run('cpu');
+  const got = await run('webgpu');
+  ref.values.forEach((r, i) => expect(compareValues(got.values[i], r, tol), `output ${i}`).toBeNull());
+  ref.grads.forEach((r, i) => expect(compareValues(got.grads[i], r, tol), `gradient ${i}`).toBeNull());
+}
+
+describe('matmul (register-tiled)', () => {
+  it('matches at sizes that are not tile multiples, with gradients', () =>
+    expectParity([[67, 129], [129, 70]], ([a, b]) => a.matmul(b), { grad: true, tol: { rtol: 1e-4, atol: 1e-3 } }));
+  it('reads transposed and batch-broadcast operands through strides', () =>
+    expectParity([[3, 40, 33], [65, 40]], ([a, b]) => a.transpose(1, 2).matmul(b.T.slice(1, 0, 65, 2)), {
+      tol: { rtol: 1e-4, atol: 1e-3 },
+    }));
+});
+
+describe('reductions and rows', () => {
+  it('sum, max and mean over long slices (workgroup trees)', () =>
+    expectParity([[5, 3000]], ([x]) => [x.sum(1), x.amax(1), x.mean(), x.sum(0)], { tol: { rtol: 1e-4, atol: 1e-3 } }));
+  it('softmax, logSoftmax and logsumexp over long rows, with gradients', () =>
+    expectParity([[4, 1000]], ([x]) => [x.softmax(-1), x.logSoftmax(-1), x.logsumexp(-1)], { grad: true }));
+  it('argmax, cumsum and any over a middle dim', () =>
+    expectParity([[6, 300, 4]], ([x]) => [x.argmax(1), x.cumsum(1), x.gt(2).any(1)], {
+      tol: { rtol: 1e-4, atol: 1e-3 },
+    }));
+});
+
+describe('sort and topk', () => {
+  it('sorts long rows stably in both directions', () =>
+    expectParity([[3, 1000]], ([x]) => {
+      const r = x.round();
+      const a = r.sort(-1);
+      const d = r.sort(0, true);
+      return [a.values, a.indices, d.values, d.indices];
+    }));
+  it('topk values, indices and gradients', () =>
+    expectParity([[8, 77]], ([x]) => {
+      const t = x.topk(5, -1);
+      return [t.values, t.indices];
+    }, { grad: true }));
+});
+
+describe('indexing', () => {
+  it('gather, scatterAdd, indexSelect and indexAdd with repeated indices, with gradients', async () => {
+    const idx = (device: string) => k.tensor([0, 3, 3, 1, 0, 2], { device, dtype: 'int32' });
+    await expectParity([[4, 6], [6, 6]], ([x, s]) => {
+      const device = x.device;
+      const i2 = idx(device).reshape(1, 6).expand(4, 6).contiguous();
+      return [
+        x.gather(1, i2.remainder(6)),
+        x.scatterAdd(0, i2.slice(0, 0, 4), s.slice(0, 0, 4)),
+        x.indexSelect(0, idx(device)),
+        x.indexAdd(0, idx(device), s),
+      ];
+    }, { grad: true });
+  });
+});
+
+describe('conv2d and pooling', () => {
+  const cases = [
+    { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
+    { stride: [2, 1], padding: [0, 2], dilation: [1, 2], groups: 1 },
+    { stride: [2, 2], padding: [1, 0], dilation: [1, 1], groups: 2 },
+  ] as const;
+  for (const c of cases) {
+    it(`conv2d ${JSON.stringify(c)} forward and both gradients`, () =>
+      expectParity([[2, 4, 9, 8], [6, 4 / c.groups, 3, 3]], ([x, w]) => k.conv2d(x, w, null, c), {
+        grad: true,
+        tol: { rtol: 1e-4, atol: 1e-3 },
+      }));
+  }
+  it('maxPool2d and avgPool2d (padding, ceil mode, dilation) with gradients', () =>
+    expectParity([[2, 3, 9, 10]], ([x]) => [
+      k.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1, dilation: [1, 2] }),
+      k.maxPool2d(x, { kernelSize: 2, ceilMode: true }),
+      k.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }),
+      k.avgPool2d(x, { kernelSize: [2, 3], stride: 2, padding: 1, countIncludePad: false, ceilMode: true }),
+    ], { grad: true }));
+});
+
+describe('random stream', () => {
+  it('the same seed gives the same numbers on CPU and WebGPU, past 2^32 counters too', async () => {
+    const draw = async (device: string) => {
+      k.manualSeed(99);
+      const u = await valuesOf(k.rand([4099], { device }));
+      const n = await valuesOf(k.randn([777], { device }));
+      return { u, n };
+    };
+    const cpu = await draw('cpu');
+    const gpu = await draw('webgpu');
+    expect(compareValues(gpu.u, cpu.u, { rtol: 0, atol: 1e-7 })).toBeNull();
+    expect(compareValues(gpu.n, cpu.n, { rtol: 1e-5, atol: 1e-5 })).toBeNull();
+    const state = k.getRngState();
+    const far = { key: state.key, offset: 2 ** 32 - 3 };
+    k.setRngState(far);
+    const a = await valuesOf(k.rand([8], { device: 'webgpu' }));
+    k.setRngState(far);
+    const b = await valuesOf(k.rand([8], { device: 'cpu' }));
+    expect(compareValues(a, b, { rtol: 0, atol: 1e-7 })).toBeNull();
+  });
+});
