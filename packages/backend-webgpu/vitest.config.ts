@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // 'source' resolves workspace packages to their TypeScript sources, so tests need no build.
@@ -13,9 +14,16 @@ process.env.XDG_RUNTIME_DIR ??= '/tmp';
 if (!process.env.VK_ICD_FILENAMES && existsSync(swiftshader)) process.env.VK_ICD_FILENAMES = swiftshader;
 
 export default defineConfig({
-  resolve: { conditions },
+  resolve: {
+    conditions,
+    // Test-only: the training test uses @kiln/nn from its sources without making it a dependency
+    // (a backend depends on core alone).
+    alias: { '@kiln/nn': fileURLToPath(new URL('../nn/src/index.ts', import.meta.url)) },
+  },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
+    // --expose-gc lets the memory tests settle the FinalizationRegistry before counting.
+    poolOptions: { forks: { execArgv: ['--expose-gc'] } },
     include: ['src/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,

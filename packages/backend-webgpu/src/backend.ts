@@ -64,7 +64,13 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
     const dense = c.shape.length === 0 || (c.shape.length === 1 && c.strides[0][0] === 1);
     if (dense) return fromWords(x.dtype, await rt.readBytes(x.buffer as GpuBuffer, x.offset * 4, n * 4));
     const tmp = rt.alloc(n * 4);
-    ew.copy(rt, x, { buffer: tmp, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 });
+    ew.copy(rt, x, {
+      buffer: tmp,
+      dtype: x.dtype,
+      shape: x.shape,
+      strides: contiguousStrides(x.shape),
+      offset: 0,
+    });
     const bytes = rt.readBytes(tmp, 0, n * 4);
     rt.free(tmp);
     return fromWords(x.dtype, await bytes);

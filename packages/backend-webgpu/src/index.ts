@@ -4,8 +4,8 @@ import { registerBackend } from '@kiln/core';
 import { createWebGPUBackend, createWebGPUBackendFromDevice, type WebGPUBackend } from './backend.js';
 import type { DeviceOptions } from './device.js';
 
-export { createWebGPUBackend, createWebGPUBackendFromDevice };
 export type { DeviceOptions, WebGPUBackend };
+export { createWebGPUBackend, createWebGPUBackendFromDevice };
 
 let current: Promise<WebGPUBackend> | null = null;
 

@@ -26,7 +26,11 @@ async function expectParity(shapes: number[][], fn: Fn, opts: { grad?: boolean; 
   const tol = opts.tol ?? TOL;
   const run = async (device: string) => {
     const xs = hosts.map((h, i) =>
-      k.tensor(h, { device }).reshape(shapes[i]).detach().requiresGrad_(opts.grad ?? false),
+      k
+        .tensor(h, { device })
+        .reshape(shapes[i])
+        .detach()
+        .requiresGrad_(opts.grad ?? false),
     );
     const out = fn(xs);
     const outs = Array.isArray(out) ? out : [out];
@@ -42,22 +46,40 @@ async function expectParity(shapes: number[][], fn: Fn, opts: { grad?: boolean; 
   };
   const ref = await run('cpu');
   const got = await run('webgpu');
-  ref.values.forEach((r, i) => expect(compareValues(got.values[i], r, tol), `output ${i}`).toBeNull());
-  ref.grads.forEach((r, i) => expect(compareValues(got.grads[i], r, tol), `gradient ${i}`).toBeNull());
+  for (const [i, r] of ref.values.entries())
+    expect(compareValues(got.values[i], r, tol), `output ${i}`).toBeNull();
+  for (const [i, r] of ref.grads.entries())
+    expect(compareValues(got.grads[i], r, tol), `gradient ${i}`).toBeNull();
 }
 
 describe('matmul (register-tiled)', () => {
   it('matches at sizes that are not tile multiples, with gradients', () =>
-    expectParity([[67, 129], [129, 70]], ([a, b]) => a.matmul(b), { grad: true, tol: { rtol: 1e-4, atol: 1e-3 } }));
+    expectParity(
+      [
+        [67, 129],
+        [129, 70],
+      ],
+      ([a, b]) => a.matmul(b),
+      { grad: true, tol: { rtol: 1e-4, atol: 1e-3 } },
+    ));
   it('reads transposed and batch-broadcast operands through strides', () =>
-    expectParity([[3, 40, 33], [65, 40]], ([a, b]) => a.transpose(1, 2).matmul(b.T.slice(1, 0, 65, 2)), {
-      tol: { rtol: 1e-4, atol: 1e-3 },
-    }));
+    expectParity(
+      [
+        [3, 40, 33],
+        [65, 40],
+      ],
+      ([a, b]) => a.transpose(1, 2).matmul(b.T.slice(1, 0, 65, 2)),
+      {
+        tol: { rtol: 1e-4, atol: 1e-3 },
+      },
+    ));
 });
 
 describe('reductions and rows', () => {
   it('sum, max and mean over long slices (workgroup trees)', () =>
-    expectParity([[5, 3000]], ([x]) => [x.sum(1), x.amax(1), x.mean(), x.sum(0)], { tol: { rtol: 1e-4, atol: 1e-3 } }));
+    expectParity([[5, 3000]], ([x]) => [x.sum(1), x.amax(1), x.mean(), x.sum(0)], {
+      tol: { rtol: 1e-4, atol: 1e-3 },
+    }));
   it('softmax, logSoftmax and logsumexp over long rows, with gradients', () =>
     expectParity([[4, 1000]], ([x]) => [x.softmax(-1), x.logSoftmax(-1), x.logsumexp(-1)], { grad: true }));
   it('argmax, cumsum and any over a middle dim', () =>
@@ -75,25 +97,36 @@ describe('sort and topk', () => {
       return [a.values, a.indices, d.values, d.indices];
     }));
   it('topk values, indices and gradients', () =>
-    expectParity([[8, 77]], ([x]) => {
-      const t = x.topk(5, -1);
-      return [t.values, t.indices];
-    }, { grad: true }));
+    expectParity(
+      [[8, 77]],
+      ([x]) => {
+        const t = x.topk(5, -1);
+        return [t.values, t.indices];
+      },
+      { grad: true },
+    ));
 });
 
 describe('indexing', () => {
   it('gather, scatterAdd, indexSelect and indexAdd with repeated indices, with gradients', async () => {
     const idx = (device: string) => k.tensor([0, 3, 3, 1, 0, 2], { device, dtype: 'int32' });
-    await expectParity([[4, 6], [6, 6]], ([x, s]) => {
-      const device = x.device;
-      const i2 = idx(device).reshape(1, 6).expand(4, 6).contiguous();
-      return [
-        x.gather(1, i2.remainder(6)),
-        x.scatterAdd(0, i2.slice(0, 0, 4), s.slice(0, 0, 4)),
-        x.indexSelect(0, idx(device)),
-        x.indexAdd(0, idx(device), s),
-      ];
-    }, { grad: true });
+    await expectParity(
+      [
+        [4, 6],
+        [6, 6],
+      ],
+      ([x, s]) => {
+        const device = x.device;
+        const i2 = idx(device).reshape(1, 6).expand(4, 6).contiguous();
+        return [
+          x.gather(1, i2.remainder(6)),
+          x.scatterAdd(0, i2.slice(0, 0, 4), s.slice(0, 0, 4)),
+          x.indexSelect(0, idx(device)),
+          x.indexAdd(0, idx(device), s),
+        ];
+      },
+      { grad: true },
+    );
   });
 });
 
@@ -105,18 +138,29 @@ describe('conv2d and pooling', () => {
   ] as const;
   for (const c of cases) {
     it(`conv2d ${JSON.stringify(c)} forward and both gradients`, () =>
-      expectParity([[2, 4, 9, 8], [6, 4 / c.groups, 3, 3]], ([x, w]) => k.conv2d(x, w, null, c), {
-        grad: true,
-        tol: { rtol: 1e-4, atol: 1e-3 },
-      }));
+      expectParity(
+        [
+          [2, 4, 9, 8],
+          [6, 4 / c.groups, 3, 3],
+        ],
+        ([x, w]) => k.conv2d(x, w, null, c),
+        {
+          grad: true,
+          tol: { rtol: 1e-4, atol: 1e-3 },
+        },
+      ));
   }
   it('maxPool2d and avgPool2d (padding, ceil mode, dilation) with gradients', () =>
-    expectParity([[2, 3, 9, 10]], ([x]) => [
-      k.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1, dilation: [1, 2] }),
-      k.maxPool2d(x, { kernelSize: 2, ceilMode: true }),
-      k.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }),
-      k.avgPool2d(x, { kernelSize: [2, 3], stride: 2, padding: 1, countIncludePad: false, ceilMode: true }),
-    ], { grad: true }));
+    expectParity(
+      [[2, 3, 9, 10]],
+      ([x]) => [
+        k.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1, dilation: [1, 2] }),
+        k.maxPool2d(x, { kernelSize: 2, ceilMode: true }),
+        k.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }),
+        k.avgPool2d(x, { kernelSize: [2, 3], stride: 2, padding: 1, countIncludePad: false, ceilMode: true }),
+      ],
+      { grad: true },
+    ));
 });
 
 describe('random stream', () => {

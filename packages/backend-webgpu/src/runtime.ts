@@ -90,7 +90,8 @@ export class Runtime {
   /** Host -> device. Submits first if the open batch already recorded work on `buffer`. */
   write(buffer: GpuBuffer, words: Int32Array | Float32Array | Uint32Array): void {
     if (buffer.batch === this.batchId) this.flush();
-    if (words.byteLength) this.device.queue.writeBuffer(buffer.gpu, 0, words.buffer, words.byteOffset, words.byteLength);
+    if (words.byteLength)
+      this.device.queue.writeBuffer(buffer.gpu, 0, words.buffer, words.byteOffset, words.byteLength);
   }
 
   pipeline(key: string, code: () => string): CachedPipeline {

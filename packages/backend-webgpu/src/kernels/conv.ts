@@ -28,7 +28,13 @@ function at(p: Params, t: KernelTensor): (a: string, b: string, c: string, d: st
   return (a, b, c, d) => `${o} + (${a}) * ${s0} + (${b}) * ${s1} + (${c}) * ${s2} + (${d}) * ${s3}`;
 }
 
-function geometry(p: Params, input: KernelTensor, weight: KernelTensor, output: KernelTensor, q: Conv2dParams) {
+function geometry(
+  p: Params,
+  input: KernelTensor,
+  weight: KernelTensor,
+  output: KernelTensor,
+  q: Conv2dParams,
+) {
   const [, , h, w] = input.shape;
   const [o, cg, kh, kw] = weight.shape;
   const [, , oh, ow] = output.shape;
@@ -37,7 +43,13 @@ function geometry(p: Params, input: KernelTensor, weight: KernelTensor, output: 
   return { H, W, CG, OG, KH, KW, OH, OW, SH, SW, PH, PW, DH, DW };
 }
 
-export function conv2d(rt: Runtime, x: KernelTensor, weight: KernelTensor, out: KernelTensor, q: Conv2dParams): void {
+export function conv2d(
+  rt: Runtime,
+  x: KernelTensor,
+  weight: KernelTensor,
+  out: KernelTensor,
+  q: Conv2dParams,
+): void {
   const n = numel(out.shape);
   if (n === 0) return;
   const p = new Params();

@@ -178,9 +178,17 @@ export function binary(rt: Runtime, op: BinaryOp, a: KernelTensor, b: KernelTens
   runElementwise(rt, [a, b], out, ([va, vb]) => storeAs(out.dtype, f(va, vb)));
 }
 
-export function where(rt: Runtime, cond: KernelTensor, a: KernelTensor, b: KernelTensor, out: KernelTensor): void {
+export function where(
+  rt: Runtime,
+  cond: KernelTensor,
+  a: KernelTensor,
+  b: KernelTensor,
+  out: KernelTensor,
+): void {
   const w = wordOf(a.dtype);
-  runElementwise(rt, [cond, a, b], out, ([c, va, vb]) => storeAs(out.dtype, [`select(${vb}, ${va}, ${c} != 0)`, w]));
+  runElementwise(rt, [cond, a, b], out, ([c, va, vb]) =>
+    storeAs(out.dtype, [`select(${vb}, ${va}, ${c} != 0)`, w]),
+  );
 }
 
 /** Strided copy with dtype conversion. */
@@ -189,7 +197,13 @@ export function copy(rt: Runtime, src: KernelTensor, dst: KernelTensor): void {
     // One buffer cannot be bound for reading and writing in one dispatch: go through a temporary.
     const n = numel(src.shape);
     const tmp = rt.alloc(n * 4);
-    const contiguous = { buffer: tmp, dtype: src.dtype, shape: src.shape, strides: contiguousOf(src.shape), offset: 0 };
+    const contiguous = {
+      buffer: tmp,
+      dtype: src.dtype,
+      shape: src.shape,
+      strides: contiguousOf(src.shape),
+      offset: 0,
+    };
     copy(rt, src, contiguous);
     copy(rt, contiguous, dst);
     rt.free(tmp);

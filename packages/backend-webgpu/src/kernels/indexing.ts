@@ -8,7 +8,14 @@ import type { KernelTensor } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
 import { binding, entry, FLOAT_PRELUDE, numel, Params, stridedOffsets, type Word, wordOf } from '../wgsl.js';
 
-function run(rt: Runtime, code: string, buffers: KernelTensor[] | GpuBuffer[], p: Params, invocations: number, wg = 64): void {
+function run(
+  rt: Runtime,
+  code: string,
+  buffers: KernelTensor[] | GpuBuffer[],
+  p: Params,
+  invocations: number,
+  wg = 64,
+): void {
   rt.dispatch({
     key: code,
     code: () => code,
@@ -43,7 +50,13 @@ function atomicBinding(index: number, word: Word): string {
   return `@group(0) @binding(${index}) var<storage, read_write> dst: array<atomic<${word === 'f32' ? 'u32' : 'i32'}>>;\n`;
 }
 
-export function gather(rt: Runtime, x: KernelTensor, dim: number, index: KernelTensor, out: KernelTensor): void {
+export function gather(
+  rt: Runtime,
+  x: KernelTensor,
+  dim: number,
+  index: KernelTensor,
+  out: KernelTensor,
+): void {
   const n = numel(index.shape);
   if (n === 0) return;
   const w = wordOf(x.dtype);
@@ -68,7 +81,13 @@ ${offsets}  var j = index[io];
   run(rt, code, [x, index, out], p, n);
 }
 
-export function scatterAdd(rt: Runtime, dst: KernelTensor, dim: number, index: KernelTensor, src: KernelTensor): void {
+export function scatterAdd(
+  rt: Runtime,
+  dst: KernelTensor,
+  dim: number,
+  index: KernelTensor,
+  src: KernelTensor,
+): void {
   const n = numel(index.shape);
   if (n === 0) return;
   const w = wordOf(dst.dtype);
@@ -114,7 +133,13 @@ function atLeast1d(t: KernelTensor): KernelTensor {
   return t.shape.length ? t : { ...t, shape: [1], strides: [0] };
 }
 
-export function indexSelect(rt: Runtime, x: KernelTensor, dim: number, index: KernelTensor, out: KernelTensor): void {
+export function indexSelect(
+  rt: Runtime,
+  x: KernelTensor,
+  dim: number,
+  index: KernelTensor,
+  out: KernelTensor,
+): void {
   const n = numel(out.shape);
   if (n === 0) return;
   const w = wordOf(x.dtype);
@@ -137,7 +162,13 @@ ${decode}  var j = index[${IO} + c${dim} * ${IS}];
   run(rt, code, [x, index, out], p, n);
 }
 
-export function indexAdd(rt: Runtime, dst: KernelTensor, dim: number, index: KernelTensor, src: KernelTensor): void {
+export function indexAdd(
+  rt: Runtime,
+  dst: KernelTensor,
+  dim: number,
+  index: KernelTensor,
+  src: KernelTensor,
+): void {
   const count = numel(index.shape);
   const ds = atLeast1d(dst);
   const ss: KernelTensor = src.shape.length ? src : { ...src, shape: [count], strides: [0] };

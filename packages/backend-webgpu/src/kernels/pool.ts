@@ -44,14 +44,25 @@ function at(p: Params, t: KernelTensor): (y: string, x: string) => string {
 }
 
 function window(p: Params, q: Pool2dParams, inShape: readonly number[], outShape: readonly number[]) {
-  const [KH, KW, SH, SW, PH, PW, DH, DW] = p.ints([...q.kernelSize, ...q.stride, ...q.padding, ...q.dilation]);
+  const [KH, KW, SH, SW, PH, PW, DH, DW] = p.ints([
+    ...q.kernelSize,
+    ...q.stride,
+    ...q.padding,
+    ...q.dilation,
+  ]);
   const [H, W, OH, OW] = p.ints([inShape[2], inShape[3], outShape[2], outShape[3]]);
   const rows = (o: string) => `taps_(${o}, ${SH}, ${PH}, ${KH}, ${DH}, ${H})`;
   const cols = (o: string) => `taps_(${o}, ${SW}, ${PW}, ${KW}, ${DW}, ${W})`;
   return { KH, KW, SH, SW, PH, PW, DH, DW, H, W, OH, OW, rows, cols };
 }
 
-export function maxPool2d(rt: Runtime, x: KernelTensor, out: KernelTensor, indices: KernelTensor, q: Pool2dParams): void {
+export function maxPool2d(
+  rt: Runtime,
+  x: KernelTensor,
+  out: KernelTensor,
+  indices: KernelTensor,
+  q: Pool2dParams,
+): void {
   const n = numel(out.shape);
   if (n === 0) return;
   const p = new Params();
@@ -143,7 +154,12 @@ ${dec}  let r = ${g.rows('c2')};
   dispatch(rt, code, [x, out], p, n);
 }
 
-export function avgPool2dBackward(rt: Runtime, gradOut: KernelTensor, gradIn: KernelTensor, q: Pool2dParams): void {
+export function avgPool2dBackward(
+  rt: Runtime,
+  gradOut: KernelTensor,
+  gradIn: KernelTensor,
+  q: Pool2dParams,
+): void {
   const n = numel(gradIn.shape);
   if (n === 0) return;
   const p = new Params();

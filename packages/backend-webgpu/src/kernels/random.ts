@@ -38,7 +38,7 @@ export function random(
   const p = new Params();
   const total = p.int(n);
   const base = p.int(out.offset);
-  const lo = p.int(offset % TWO_POW_32 | 0);
+  const lo = p.int((offset % TWO_POW_32) | 0);
   const hi = p.int(Math.floor(offset / TWO_POW_32) | 0);
   const k0 = p.int(key[0] | 0);
   const k1 = p.int(key[1] | 0);

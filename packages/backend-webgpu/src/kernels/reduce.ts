@@ -3,7 +3,17 @@
 // row machinery runs arg-reductions, cumsum and the fused softmax / log-softmax / logsumexp.
 import type { ArgReduceOp, KernelTensor, ReduceOp } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, FLOAT_PRELUDE, type Layout, numel, Params, stridedOffsets, type Word, wordOf } from '../wgsl.js';
+import {
+  binding,
+  entry,
+  FLOAT_PRELUDE,
+  type Layout,
+  numel,
+  Params,
+  stridedOffsets,
+  type Word,
+  wordOf,
+} from '../wgsl.js';
 import { storeAs } from './elementwise.js';
 
 const TREE = 64;
@@ -64,7 +74,13 @@ function split(x: KernelTensor, out: KernelTensor, dims: readonly number[]) {
   };
 }
 
-export function reduce(rt: Runtime, op: ReduceOp, x: KernelTensor, dims: readonly number[], out: KernelTensor): void {
+export function reduce(
+  rt: Runtime,
+  op: ReduceOp,
+  x: KernelTensor,
+  dims: readonly number[],
+  out: KernelTensor,
+): void {
   const m = numel(out.shape);
   if (m === 0) return;
   const word = wordOf(x.dtype);
@@ -131,7 +147,13 @@ function rowsAlong(p: Params, x: KernelTensor, out: KernelTensor, dim: number, i
   };
 }
 
-export function argReduce(rt: Runtime, op: ArgReduceOp, x: KernelTensor, dim: number, out: KernelTensor): void {
+export function argReduce(
+  rt: Runtime,
+  op: ArgReduceOp,
+  x: KernelTensor,
+  dim: number,
+  out: KernelTensor,
+): void {
   const word = wordOf(x.dtype);
   const p = new Params();
   const rowsP = p.int(0);
@@ -193,7 +215,13 @@ export type RowMode = 'softmax' | 'logSoftmax' | 'logsumexp';
  * and writes, with both reductions as trees in workgroup memory. An all -inf row shifts by 0, as
  * PyTorch does (softmax NaN, logsumexp -inf).
  */
-export function rowSoftmax(rt: Runtime, mode: RowMode, x: KernelTensor, dim: number, out: KernelTensor): void {
+export function rowSoftmax(
+  rt: Runtime,
+  mode: RowMode,
+  x: KernelTensor,
+  dim: number,
+  out: KernelTensor,
+): void {
   const p = new Params();
   const rowsP = p.int(0);
   const { rows, offsets, n, sx, so } = rowsAlong(p, x, out, dim, 'wg');
