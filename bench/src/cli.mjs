@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { listing, parseArgs, usage } from './args.mjs';
 import { runExternal } from './external.mjs';
 import { kilnVariants } from './kiln-variants.mjs';
-import { measureLimits } from './limits.mjs';
+import { bestLimits, measureLimits } from './limits.mjs';
 import { REPO_ROOT, RESULTS_DIR } from './paths.mjs';
 import { findTorch, TorchSession } from './peers/torch.mjs';
 import { FOOTNOTE, markdownTable, sig3, textTable } from './report.mjs';
-import { runWorkload } from './run-workload.mjs';
+import { summarize, timeWorkload } from './run-workload.mjs';
 import { WORKLOADS } from './workloads/index.mjs';
 
 /** @param {string[]} args */
@@ -60,19 +60,28 @@ function printHeader(env, policy) {
   );
 }
 
-/** @param {boolean} wanted */
-function limitsOfThisRun(wanted) {
+/**
+ * Runs the limit probes (at the start of a run, and again at the end: see bestLimits).
+ * @param {boolean} wanted
+ * @param {string} when
+ * @returns {import('./limits.mjs').LimitsResult}
+ */
+function probeLimits(wanted, when) {
   if (!wanted) return { limits: null, skipped: 'not requested (--no-limits)' };
-  console.log('\nmeasuring limits (peers/fma_peak.c, peers/membw.c) ...');
+  console.log(`\nmeasuring limits ${when} (peers/fma_peak.c, peers/membw.c) ...`);
   const result = measureLimits();
-  const l = result.limits;
-  if (l) {
-    console.log(
-      `limits: fp32 peak ${sig3(l.fp32PeakGflops)} GFLOP/s (${l.threads} threads, 256-bit FMA, clock ${l.clockGhz} GHz); ` +
-        `DRAM read ${sig3(l.readBandwidthGBs)} GB/s; W2 as one fused C loop ${l.w2FusedCMs} ms`,
-    );
-  } else console.log(`limits: skipped - ${result.skipped}`);
+  if (result.limits) console.log(`limits: ${describeLimits(result.limits)}`);
+  else console.log(`limits: skipped - ${result.skipped}`);
   return result;
+}
+
+/** @param {import('./workload').Limits} l */
+function describeLimits(l) {
+  return (
+    `fp32 peak ${sig3(l.fp32PeakGflops)} GFLOP/s (${l.cores} cores x ${sig3(l.fp32PerCoreGflops)}, 256-bit FMA, ` +
+    `clock ${l.clockGhz} GHz; all cores at once: ${sig3(l.fp32AllCoresGflops)}); ` +
+    `DRAM read ${sig3(l.readBandwidthGBs)} GB/s; W2 as one fused C loop ${l.w2FusedCMs} ms`
+  );
 }
 
 /**
@@ -116,7 +125,8 @@ async function main() {
 
   const env = environment();
   printHeader(env, policy);
-  const limitsResult = limitsOfThisRun(!args.switches.has('no-limits'));
+  const wantLimits = !args.switches.has('no-limits');
+  const limitsAtStart = probeLimits(wantLimits, 'at the start');
   const torch = await torchOfThisRun(!args.switches.has('no-peers'), policy);
   const variants = kilnVariants().filter((v) => args.kilnPaths.includes(v.id));
   for (const v of variants) {
@@ -124,42 +134,48 @@ async function main() {
   }
   const usable = variants.filter((v) => v.unavailable === null);
 
-  /** @type {import('./report.mjs').WorkloadTable[]} */
-  const tables = [];
-  /** @type {object[]} */
-  const records = [];
+  /** @type {(import('./run-workload.mjs').TimedWorkload | object)[]} */
+  const done = [];
   try {
     for (const w of args.selected) {
       console.log(`\n== ${w.id}  ${w.title}`);
       if (w.kind === 'external') {
         const r = runExternal(w, policy, { build: !args.switches.has('no-build') });
         console.log(r.message);
-        records.push({ id: w.id, title: w.title, kind: w.kind, ...r });
+        done.push({ id: w.id, title: w.title, kind: w.kind, ...r });
         continue;
       }
-      const { table, record } = await runWorkload(
-        w,
-        args.options.get(w) ?? {},
-        policy,
-        usable,
-        torch.session,
-        limitsResult.limits,
-      );
-      console.log(`\n${textTable(table)}`);
-      tables.push(table);
-      records.push(record);
+      done.push(await timeWorkload(w, args.options.get(w) ?? {}, policy, usable, torch.session));
     }
   } finally {
     torch.session?.close();
   }
-  if (tables.length) console.log(`\n${FOOTNOTE}`);
+
+  const limitsAtEnd = probeLimits(wantLimits && limitsAtStart.limits !== null, 'again at the end');
+  const limits = bestLimits(limitsAtStart.limits, limitsAtEnd.limits);
+  if (limits && limitsAtEnd.limits)
+    console.log(`limits of this run (the better of the two): ${describeLimits(limits)}`);
+
+  /** @type {import('./report.mjs').WorkloadTable[]} */
+  const tables = [];
+  const records = done.map((d) => {
+    if (!('timings' in d)) return d;
+    const { table, record } = summarize(d, limits);
+    tables.push(table);
+    return record;
+  });
+  if (tables.length) {
+    console.log('\n== Results');
+    for (const t of tables) console.log(`\n${textTable(t)}`);
+    console.log(`\n${FOOTNOTE}`);
+  }
 
   const loadAverageAtEnd = loadAverage();
   console.log(`\nload average at the end ${loadAverageAtEnd.join(' ')}`);
   const results = {
     environment: { ...env, loadAverageAtEnd },
     policy,
-    limits: limitsResult.limits ?? { skipped: limitsResult.skipped },
+    limits: limits ?? { skipped: limitsAtStart.skipped },
     kiln: variants.map((v) => ({ path: v.id, description: v.description, unavailable: v.unavailable })),
     peers: { torch: torch.record },
     workloads: records,

@@ -44,23 +44,27 @@ export function measureLimits() {
 }
 
 /**
- * fma_peak prints one line per thread count, each the best of many trials. The peak is the best of
- * those lines: on a busy machine the all-cores line can come out below the one-core line, and
- * the machine can do at least what it was seen doing.
+ * fma_peak prints one line per thread count, each the best of many trials. The peak is the best
+ * per-thread rate times the core count: on a busy machine the all-cores trials lose turns to other
+ * processes, while the one-core trials still find the rate each core is capable of.
  * @param {string} out
  */
 export function parseFmaPeak(out) {
   const clock = /core clock.*?:\s*([\d.]+) GHz/.exec(out);
-  let threads = 0;
-  let fp32PeakGflops = 0;
-  for (const m of out.matchAll(/threads=(\d+)\s+fp32 FMA 256-bit:\s*([\d.]+) GFLOP\/s/g)) {
-    if (Number(m[2]) > fp32PeakGflops) {
-      threads = Number(m[1]);
-      fp32PeakGflops = Number(m[2]);
-    }
-  }
-  if (!clock || !threads) throw new Error(`fma_peak: unexpected output:\n${out}`);
-  return { clockGhz: Number(clock[1]), threads, fp32PeakGflops };
+  const lines = [...out.matchAll(/threads=(\d+)\s+fp32 FMA 256-bit:\s*([\d.]+) GFLOP\/s/g)].map((m) => ({
+    threads: Number(m[1]),
+    gflops: Number(m[2]),
+  }));
+  if (!clock || !lines.length) throw new Error(`fma_peak: unexpected output:\n${out}`);
+  const cores = Math.max(...lines.map((l) => l.threads));
+  const fp32PerCoreGflops = Math.max(...lines.map((l) => l.gflops / l.threads));
+  return {
+    clockGhz: Number(clock[1]),
+    cores,
+    fp32PerCoreGflops,
+    fp32AllCoresGflops: lines.find((l) => l.threads === cores)?.gflops ?? 0,
+    fp32PeakGflops: fp32PerCoreGflops * cores,
+  };
 }
 
 /**
@@ -83,6 +87,33 @@ export function parseMembw(out) {
   return {
     readBandwidthGBs: best(/^read-only sum /).gbs,
     w2FusedCMs: best(/^W2 fused C kernel, 2\^22 floats, same buffer, /).ms,
+  };
+}
+
+/**
+ * The better of two measurements of the same limits (a probe at the start of a run and one at the
+ * end): other load only ever lowers a figure, so the best of the two is the closer to the hardware.
+ * @param {MeasuredLimits | null} a
+ * @param {MeasuredLimits | null} b
+ * @returns {MeasuredLimits | null}
+ */
+export function bestLimits(a, b) {
+  if (!a || !b) return a ?? b;
+  const peak = b.fp32PeakGflops > a.fp32PeakGflops ? b : a;
+  return {
+    fp32PeakGflops: peak.fp32PeakGflops,
+    fp32PerCoreGflops: peak.fp32PerCoreGflops,
+    fp32AllCoresGflops: Math.max(a.fp32AllCoresGflops, b.fp32AllCoresGflops),
+    cores: peak.cores,
+    clockGhz: peak.clockGhz,
+    readBandwidthGBs: Math.max(a.readBandwidthGBs, b.readBandwidthGBs),
+    w2FusedCMs: Math.min(a.w2FusedCMs, b.w2FusedCMs),
+    raw: Object.fromEntries(
+      Object.keys(a.raw).map((name) => [
+        name,
+        `${a.raw[name]}\n--- again at the end of the run ---\n${b.raw[name]}`,
+      ]),
+    ),
   };
 }
 

@@ -91,26 +91,41 @@ export const FOOTNOTE =
   'median / Kiln median (> 1: Kiln faster); in brackets the same from the mins, which load from ' +
   'other processes disturbs least.';
 
+/**
+ * A figure above 100% of a limit means the probe of that limit ran slower than the workload did:
+ * other load in this run, not a faster-than-hardware result.
+ * @param {WorkloadTable} t
+ * @returns {string[]}
+ */
+function overLimitNote(t) {
+  const over = t.rows.some((r) => r.limits.some((l) => (l.kilnPct ?? 0) > 100 || (l.torchPct ?? 0) > 100));
+  if (!over) return [];
+  return [
+    'note: a share above 100% means the probe of that limit was slowed by other load; the limit is understated',
+  ];
+}
+
 /** @param {WorkloadTable} t */
 export function textTable(t) {
   const { header, align, body } = cells(t);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (/** @type {string[]} */ r) =>
     r.map((c, i) => (align[i] === 'l' ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [caption(t), line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join(
-    '\n',
-  );
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [caption(t), line(header), rule, ...body.map(line), ...overLimitNote(t)].join('\n');
 }
 
 /** @param {WorkloadTable} t */
 export function markdownTable(t) {
   const { header, align, body } = cells(t);
   const row = (/** @type {string[]} */ r) => `| ${r.join(' | ')} |`;
+  const note = overLimitNote(t);
   return [
     `**${caption(t)}**`,
     '',
     row(header),
     row(align.map((a) => (a === 'l' ? '---' : '---:'))),
     ...body.map(row),
+    ...(note.length ? ['', ...note] : []),
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 // One Kiln workload: each case is timed on every selected Kiln path, then at once on PyTorch (the
-// same load on this shared machine), and the figures are tabulated against the measured limits.
+// same load on this shared machine); afterwards the figures are tabulated against the limits.
 import { measureKiln } from './kiln-runner.mjs';
 import { ok, sig3 } from './report.mjs';
 
@@ -13,14 +13,22 @@ import { ok, sig3 } from './report.mjs';
  */
 
 /**
+ * @typedef {object} TimedWorkload
+ * @property {import('./workload').KilnWorkload} w
+ * @property {Record<string, unknown>} options
+ * @property {CaseTimings[]} timings
+ * @property {string | null} torchLabel  the PyTorch column's title, null when PyTorch did not run
+ */
+
+/**
  * @param {import('./workload').KilnWorkload} w
  * @param {Record<string, unknown>} options
  * @param {import('./harness.mjs').Policy} policy
  * @param {import('./kiln-variants.mjs').KilnVariant[]} variants  the available paths to time
  * @param {import('./peers/torch.mjs').TorchSession | null} torch
- * @param {import('./workload').Limits | null} limits
+ * @returns {Promise<TimedWorkload>}
  */
-export async function runWorkload(w, options, policy, variants, torch, limits) {
+export async function timeWorkload(w, options, policy, variants, torch) {
   const withTorch = torch !== null && w.torch;
   if (torch && !w.torch) console.log(`  PyTorch: ${w.id} has no peers/torch_workloads module`);
   /** @type {CaseTimings[]} */
@@ -53,8 +61,18 @@ export async function runWorkload(w, options, policy, variants, torch, limits) {
     }
     timings.push({ c, kiln, torch: peer });
   }
-  const table = tabulate(w, timings, withTorch ? (torch.info?.label ?? 'PyTorch') : null, limits);
+  return { w, options, timings, torchLabel: withTorch ? (torch.info?.label ?? 'PyTorch') : null };
+}
+
+/**
+ * The table of a timed workload and its record for results/latest.json.
+ * @param {TimedWorkload} timed
+ * @param {import('./workload').Limits | null} limits
+ */
+export function summarize({ w, options, timings, torchLabel }, limits) {
+  const table = tabulate(w, timings, torchLabel, limits);
   const rows = [...table.rows];
+  const nextRow = () => /** @type {import('./report.mjs').Row} */ (rows.shift());
   return {
     table,
     record: {
@@ -67,11 +85,7 @@ export async function runWorkload(w, options, policy, variants, torch, limits) {
         label: t.c.label,
         params: t.c.params,
         torch: t.torch,
-        kiln: t.kiln.map((k) => ({
-          path: k.variant.id,
-          ...k.timing,
-          ...derived(/** @type {import('./report.mjs').Row} */ (rows.shift())),
-        })),
+        kiln: t.kiln.map((k) => ({ path: k.variant.id, ...k.timing, ...derived(nextRow()) })),
       })),
     },
   };

@@ -4,10 +4,19 @@ import type { Tensor } from '@kiln/core';
 
 /** Figures of this machine measured in the same run by peers/fma_peak.c and peers/membw.c. */
 export interface Limits {
-  /** fp32 FMA peak with every core, 256-bit vectors (the W1 ceiling). */
+  /**
+   * fp32 FMA peak of the machine (the W1 ceiling): the best per-core rate of 256-bit FMA chains
+   * times the number of cores, the textbook definition. Measured on all cores at once the figure
+   * is the same on a quiet machine, and lower when other work takes turns on the cores.
+   */
   fp32PeakGflops: number;
+  /** Best single-core-equivalent rate seen (GFLOP/s per thread, over all thread counts). */
+  fp32PerCoreGflops: number;
+  /** The best trial with every core running at once. */
+  fp32AllCoresGflops: number;
+  /** Cores (= fma_peak's largest thread count). */
+  cores: number;
   clockGhz: number;
-  threads: number;
   /** Read-only streaming sum over 256 MiB with every core: the DRAM read bandwidth. */
   readBandwidthGBs: number;
   /** The W2 computation as one fused C loop over the same 16 MiB buffer, every core (best trial). */
