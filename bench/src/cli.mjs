@@ -153,8 +153,9 @@ async function main() {
 
   const limitsAtEnd = probeLimits(wantLimits && limitsAtStart.limits !== null, 'again at the end');
   const limits = bestLimits(limitsAtStart.limits, limitsAtEnd.limits);
-  if (limits && limitsAtEnd.limits)
+  if (limits && limitsAtEnd.limits) {
     console.log(`limits of this run (the better of the two): ${describeLimits(limits)}`);
+  }
 
   /** @type {import('./report.mjs').WorkloadTable[]} */
   const tables = [];
@@ -195,6 +196,14 @@ async function main() {
     ].join('\n');
     writeFileSync(join(RESULTS_DIR, 'latest.md'), `${md}\n`);
     console.log(`\n${md}\n\nwrote bench/results/latest.md`);
+  }
+
+  const failed = tables.flatMap((t) =>
+    t.rows.filter((r) => 'error' in r.kiln).map((r) => `${t.id} ${r.label} ${r.path}`),
+  );
+  if (failed.length) {
+    console.log(`\nKiln failed on: ${failed.join(', ')} (errors above)`);
+    process.exitCode = 1;
   }
 }
 
