@@ -199,7 +199,14 @@ export function pow(a: Operand, b: Operand): Tensor {
         : null;
       // d(x^y)/dy = x^y * log(x), defined as 0 where x == 0 and y >= 0.
       const logX = isTensorOperand(x) ? log(x) : Math.log(Number(x));
-      const gb = reduceTo(where(logicalAnd(eq(x, 0), ge(y, 0)), 0, mul(mul(g, result!), logX)), b);
+      // A JS-number base builds its mask in JS, so nothing lands on the default device.
+      const zeroBase = isTensorOperand(x)
+        ? logicalAnd(eq(x, 0), ge(y, 0))
+        : Number(x) === 0
+          ? ge(y, 0)
+          : null;
+      const full = mul(mul(g, result!), logX);
+      const gb = reduceTo(zeroBase ? where(zeroBase, 0, full) : full, b);
       return [ga, gb];
     },
     { save: [a, b].filter(isTensorOperand), saveOutput: true },

@@ -3,7 +3,7 @@
 // CPU reference; where the device computes in float64, autograd must also match finite
 // differences. Then the behaviours every backend must share (autograd, views, memory, RNG).
 import * as k from '@kiln/core';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { registerBehaviourTests } from './behaviours.js';
 import { compareValues, FLOAT32_TOL, FLOAT64_TOL, type Tolerance, valuesOf } from './compare.js';
 import { gradcheck, upstreamWeights, weightedLoss } from './gradcheck.js';
@@ -22,23 +22,19 @@ interface Result {
   grads: (Float64Array | null)[];
 }
 
-/** Runs one op sample on a device and reads back outputs and gradients as float64 numbers. */
-async function evaluate(op: OpInfo, sample: Sample, device: string, dtype: k.DType): Promise<Result> {
-  const made: k.Tensor[] = [];
-  try {
-    const inputs = sample.inputs.map((h, i) => {
-      const t = materialize(h, device, dtype, op.gradInputs.includes(i));
-      made.push(t);
-      return t;
-    });
+/**
+ * Runs one op sample on a device and reads back outputs and gradients as float64 numbers. Every
+ * tensor it makes (inputs, outputs, weights, loss, gradients) is disposed when it returns.
+ */
+function evaluate(op: OpInfo, sample: Sample, device: string, dtype: k.DType): Promise<Result> {
+  return k.tidy(async () => {
+    const inputs = sample.inputs.map((h, i) => materialize(h, device, dtype, op.gradInputs.includes(i)));
     const outs = outputsOf(op.run(inputs, sample.args ?? {}));
-    made.push(...outs);
     const outputs = [];
     for (const o of outs) outputs.push({ dtype: o.dtype, shape: o.shape, values: await valuesOf(o) });
     const grads: (Float64Array | null)[] = [];
     if (op.gradInputs.length) {
-      const weights = upstreamWeights(outs, device, dtype);
-      const loss = weightedLoss(outs, weights);
+      const loss = weightedLoss(outs, upstreamWeights(outs, device, dtype));
       if (loss?.requiresGrad) {
         const gs = k.grad(
           loss,
@@ -49,9 +45,7 @@ async function evaluate(op: OpInfo, sample: Sample, device: string, dtype: k.DTy
       }
     }
     return { outputs, grads };
-  } finally {
-    for (const t of made) t.dispose();
-  }
+  });
 }
 
 const sameKind = (a: k.DType, b: k.DType) => a === b || (k.isFloating(a) && k.isFloating(b));
@@ -83,6 +77,7 @@ async function checkSample(op: OpInfo, sample: Sample, device: string, dtype: k.
 export function runConformanceSuite(device: string, options: ConformanceOptions = {}): void {
   const dtype = options.dtype ?? 'float32';
   describe(`conformance on '${device}'`, () => {
+    beforeAll(() => k.ready(device));
     describe('ops vs the float64 CPU reference', () => {
       for (const op of OP_DB) {
         if (options.filter && !options.filter.test(op.name)) continue;
