@@ -11,13 +11,15 @@ for (const group of ['packages', '.']) {
   if (!existsSync(group)) continue;
   const dirs = group === '.' ? ['bench', 'examples'] : readdirSync(group).map((d) => join(group, d));
   for (const dir of dirs) {
-    const file = join(dir, 'test-report.json');
-    if (!existsSync(file)) continue;
-    const r = JSON.parse(readFileSync(file, 'utf8'));
+    for (const [name, label] of [['test-report.json', dir], ['browser-test-report.json', `${dir} (chromium)`]]) {
+      const file = join(dir, name);
+      if (!existsSync(file)) continue;
+      const r = JSON.parse(readFileSync(file, 'utf8'));
     passed += r.numPassedTests;
     failed += r.numFailedTests;
     skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-    rows.push(`${dir.padEnd(28)} ${String(r.numPassedTests).padStart(5)} passed ${String(r.numFailedTests).padStart(3)} failed ${String(r.numPendingTests).padStart(3)} skipped`);
+      rows.push(`${label.padEnd(38)} ${String(r.numPassedTests).padStart(5)} passed ${String(r.numFailedTests).padStart(3)} failed ${String(r.numPendingTests).padStart(3)} skipped`);
+    }
   }
 }
 console.log(rows.join('\n'));

@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -84,6 +85,11 @@ try {
   for (const r of results) if (r.state === 'fail') console.log(`  FAIL ${r.name}\n       ${r.error}`);
   console.log(`browser tests: ${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped (${results.length})`);
   exitCode = count('fail') ? 1 : 0;
+  if (process.env.CI) {
+    // Counted with the vitest reports by scripts/test-summary.mjs at the repository root.
+    const report = { numPassedTests: count('pass'), numFailedTests: count('fail'), numPendingTests: count('skip') };
+    writeFileSync(new URL('../browser-test-report.json', import.meta.url), JSON.stringify(report));
+  }
 } finally {
   await browser.close();
   server.close();
