@@ -2,7 +2,7 @@
 // any error; without it (the package's `build`), a failed native build prints one line and exits 0,
 // since the TypeScript kernels serve wherever the addon is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,12 @@ try {
 
 // Node's headers: an explicit nodedir, else the ones a system Node ships beside its binary (no
 // download), else node-gyp's own cache or download.
-const args = [nodeGyp, 'rebuild', '--jobs=max'];
+// An existing configuration builds incrementally (make: a no-op when nothing changed); the first
+// build, and the ASan one, configure from scratch.
+const asanMarker = join(root, 'build', 'asan-build');
+const configured =
+  existsSync(join(root, 'build', 'config.gypi')) && existsSync(join(root, 'build', 'Makefile')) && !existsSync(asanMarker);
+const args = [nodeGyp, configured && !asan ? 'build' : 'rebuild', '--jobs=max'];
 const prefix = join(dirname(process.execPath), '..');
 const nodedir =
   process.env.npm_config_nodedir ||
@@ -47,4 +52,5 @@ if (run.status !== 0) {
   const firstError = log.split('\n').find((l) => /error|not found|No such file/i.test(l)) ?? `exit ${run.status}`;
   give(`node-gyp: ${firstError.trim().slice(0, 200)}`);
 }
+if (asan) writeFileSync(asanMarker, 'the next build reconfigures without AddressSanitizer\n');
 console.log(`@kiln/backend-cpu: native addon built${asan ? ' with AddressSanitizer' : ''} (build/Release/kiln_cpu.node)`);

@@ -2,7 +2,15 @@
 // threshold to the addon and everything else (other dtypes, small tensors where the call would
 // cost more than it saves, layouts the addon does not take) to the TypeScript kernel it replaces.
 // Core has validated shapes and dtypes before any of this runs.
-import type { BinaryOp, Conv2dParams, FusedKernels, KernelTensor, PrimitiveKernels, ReduceOp, UnaryOp } from '@kiln/core';
+import type {
+  BinaryOp,
+  Conv2dParams,
+  FusedKernels,
+  KernelTensor,
+  PrimitiveKernels,
+  ReduceOp,
+  UnaryOp,
+} from '@kiln/core';
 import { arrayOf } from '../buffer.js';
 import { coalesce, type Operand } from '../kernels/strided.js';
 import type { NativeAddon } from './load.js';
@@ -68,7 +76,10 @@ function writeConvMeta(meta: Float64Array, ts: readonly KernelTensor[], p: Conv2
       meta[i * 9 + 5 + d] = t.strides[d];
     }
   });
-  meta.set([p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1], p.groups], 27);
+  meta.set(
+    [p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1], p.groups],
+    27,
+  );
 }
 
 export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapable {

@@ -35,11 +35,28 @@ export interface NativeAddon {
   ): void;
   unaryF32(op: number, x: Float32Array, out: Float32Array, layout: Float64Array): void;
   binaryF32(op: number, a: Float32Array, b: Float32Array, out: Float32Array, layout: Float64Array): void;
-  reduceF32(op: number, x: Float32Array, out: Float32Array, layout: Float64Array, runLength: number, runStride: number): void;
+  reduceF32(
+    op: number,
+    x: Float32Array,
+    out: Float32Array,
+    layout: Float64Array,
+    runLength: number,
+    runStride: number,
+  ): void;
   softmaxF32(mode: number, x: Float32Array, out: Float32Array, layout: Float64Array, n: number): void;
   conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, meta: Float64Array): void;
-  conv2dBackwardInputF32(gradOut: Float32Array, w: Float32Array, gradIn: Float32Array, meta: Float64Array): void;
-  conv2dBackwardWeightF32(x: Float32Array, gradOut: Float32Array, gradW: Float32Array, meta: Float64Array): void;
+  conv2dBackwardInputF32(
+    gradOut: Float32Array,
+    w: Float32Array,
+    gradIn: Float32Array,
+    meta: Float64Array,
+  ): void;
+  conv2dBackwardWeightF32(
+    x: Float32Array,
+    gradOut: Float32Array,
+    gradW: Float32Array,
+    meta: Float64Array,
+  ): void;
 }
 
 /** 'auto': use the addon when it loads; true: require it; false: never load it. */
@@ -88,7 +105,10 @@ export function nativeModeFromEnv(): NativeMode {
   return 'auto';
 }
 
-function thisDirectory(path: { dirname(p: string): string }, url: { fileURLToPath(u: string): string }): string | null {
+function thisDirectory(
+  path: { dirname(p: string): string },
+  url: { fileURLToPath(u: string): string },
+): string | null {
   if (typeof __dirname === 'string') return __dirname;
   const here = import.meta.url;
   return typeof here === 'string' && here.startsWith('file:') ? path.dirname(url.fileURLToPath(here)) : null;
@@ -104,8 +124,12 @@ function isThisPackage(manifest: string): boolean {
 
 function locateAndLoad(proc: NodeProcess): NativeStatus {
   const builtin = proc.getBuiltinModule;
-  if (typeof builtin !== 'function') return { addon: null, detail: 'this Node has no process.getBuiltinModule (needs >= 20.16)' };
-  const fs = builtin('node:fs') as { existsSync(p: string): boolean; readFileSync(p: string, e: string): string };
+  if (typeof builtin !== 'function')
+    return { addon: null, detail: 'this Node has no process.getBuiltinModule (needs >= 20.16)' };
+  const fs = builtin('node:fs') as {
+    existsSync(p: string): boolean;
+    readFileSync(p: string, e: string): string;
+  };
   const path = builtin('node:path') as { join(...p: string[]): string; dirname(p: string): string };
   const url = builtin('node:url') as { fileURLToPath(u: string): string };
   const { createRequire } = builtin('node:module') as { createRequire(from: string): Require };
@@ -126,7 +150,9 @@ function locateAndLoad(proc: NodeProcess): NativeStatus {
     dir = up === dir ? null : up;
   }
   if (root !== null) candidates.push(path.join(root, 'build', 'Release', 'kiln_cpu.node'));
-  const requireHere = createRequire(root !== null ? path.join(root, 'package.json') : `${proc.env.PWD ?? '.'}/`);
+  const requireHere = createRequire(
+    root !== null ? path.join(root, 'package.json') : `${proc.env.PWD ?? '.'}/`,
+  );
   // A prebuilt binary from the optional per-platform package (see README), when one is installed.
   try {
     candidates.push(requireHere.resolve(`@kiln/backend-cpu-${proc.platform}-${proc.arch}/kiln_cpu.node`));
@@ -135,7 +161,10 @@ function locateAndLoad(proc: NodeProcess): NativeStatus {
   }
   const found = candidates.find((c) => fs.existsSync(c));
   if (found === undefined) {
-    return { addon: null, detail: `no addon built (looked for ${candidates.join(', ') || 'the package root'})` };
+    return {
+      addon: null,
+      detail: `no addon built (looked for ${candidates.join(', ') || 'the package root'})`,
+    };
   }
   let addon: NativeAddon;
   try {
@@ -144,7 +173,8 @@ function locateAndLoad(proc: NodeProcess): NativeStatus {
     return { addon: null, detail: `${found} failed to load: ${(e as Error).message.split('\n')[0]}` };
   }
   const missing = FUNCTIONS.filter((f) => typeof addon[f] !== 'function');
-  if (missing.length > 0) return { addon: null, detail: `${found} is stale (lacks ${missing.join(', ')}); rebuild it` };
+  if (missing.length > 0)
+    return { addon: null, detail: `${found} is stale (lacks ${missing.join(', ')}); rebuild it` };
   return { addon, detail: `${found} (${addon.info.gemmKernel}, ${addon.info.threads} threads)` };
 }
 

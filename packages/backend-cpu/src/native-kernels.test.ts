@@ -1,0 +1,408 @@
+// The native kernels against the TypeScript kernels they replace, on random operands of odd sizes,
+// with offsets, transposed and broadcast (stride-0) views; and the addon's own argument checks.
+// Skipped, with the reason, where the addon is not built.
+import type { Conv2dParams, KernelTensor } from '@kiln/core';
+import { describe, expect, it } from 'vitest';
+import { CpuBuffer } from './buffer.js';
+import * as conv from './kernels/conv.js';
+import * as ew from './kernels/elementwise.js';
+import * as fused from './kernels/fused.js';
+import { matmul } from './kernels/matmul.js';
+import * as red from './kernels/reduce.js';
+import { contiguousStridesOf } from './kernels/strided.js';
+import { NATIVE_THRESHOLDS, nativeKernels } from './native/kernels.js';
+import { loadNative } from './native/load.js';
+
+const status = loadNative('auto');
+const addon = status.addon;
+const ts = {
+  matmul,
+  unary: ew.unary,
+  binary: ew.binary,
+  reduce: red.reduce,
+  conv2d: conv.conv2d,
+  conv2dBackwardInput: conv.conv2dBackwardInput,
+  conv2dBackwardWeight: conv.conv2dBackwardWeight,
+  softmax: fused.softmax,
+  logSoftmax: fused.logSoftmax,
+  logsumexp: fused.logsumexp,
+};
+// Every size goes native here, so small cases test the addon too.
+for (const key of Object.keys(NATIVE_THRESHOLDS) as (keyof typeof NATIVE_THRESHOLDS)[])
+  NATIVE_THRESHOLDS[key] = 0;
+const native = addon ? nativeKernels(addon, ts) : ts;
+
+let seed = 12345;
+function rand(): number {
+  // xorshift: reproducible operands
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 2 ** 32 - 0.5;
+}
+
+/** A view of `shape` into a fresh random array, with a leading offset and optional permutation/padding. */
+function view(
+  shape: number[],
+  opts: { offset?: number; strides?: number[]; size?: number } = {},
+): KernelTensor {
+  const strides = opts.strides ?? contiguousStridesOf(shape);
+  const offset = opts.offset ?? 0;
+  let extent = 1;
+  shape.forEach((s, d) => {
+    extent += (s - 1) * Math.abs(strides[d]);
+  });
+  const size = opts.size ?? offset + (shape.some((s) => s === 0) ? 0 : extent) + 3;
+  const data = Float32Array.from({ length: size }, rand);
+  return { buffer: new CpuBuffer(data), dtype: 'float32', shape, strides, offset };
+}
+
+function zerosLike(t: KernelTensor): KernelTensor {
+  const data = (t.buffer as CpuBuffer).data;
+  return { ...t, buffer: new CpuBuffer(new Float32Array(data.length)) };
+}
+
+function values(t: KernelTensor): number[] {
+  const data = (t.buffer as CpuBuffer).data;
+  const out: number[] = [];
+  const idx = new Array(t.shape.length).fill(0);
+  const total = t.shape.reduce((a, b) => a * b, 1);
+  for (let i = 0; i < total; i++) {
+    let o = t.offset;
+    idx.forEach((v, d) => {
+      o += v * t.strides[d];
+    });
+    out.push(data[o]);
+    for (let d = t.shape.length - 1; d >= 0; d--) {
+      if (++idx[d] < t.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Native and TypeScript results agree within float32 tolerance (the conformance suite's). */
+function expectClose(actual: KernelTensor, expected: KernelTensor, rtol = 1e-4, atol = 1e-5): void {
+  const a = values(actual);
+  const e = values(expected);
+  expect(a.length).toBe(e.length);
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(e[i])) {
+      expect(a[i], `element ${i}`).toBeNaN();
+      continue;
+    }
+    if (a[i] === e[i]) continue;
+    expect(Math.abs(a[i] - e[i]), `element ${i}: ${a[i]} vs ${e[i]}`).toBeLessThanOrEqual(
+      atol + rtol * Math.abs(e[i]),
+    );
+  }
+}
+
+describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.detail})`, () => {
+  describe('matmul', () => {
+    const cases: [number, number, number, number][] = [
+      [1, 1, 1, 1],
+      [1, 7, 13, 5],
+      [3, 17, 33, 19],
+      [2, 6, 16, 16],
+      [1, 150, 300, 70],
+      [1, 301, 257, 130],
+      [4, 64, 64, 65],
+    ];
+    for (const [batch, m, k, n] of cases) {
+      it(`[${batch},${m},${k}] x [${batch},${k},${n}] contiguous, offsets, transposed and broadcast`, () => {
+        const layouts = [
+          { a: view([batch, m, k]), b: view([batch, k, n]) },
+          // offsets, A transposed (column-major per batch), B with a padded row pitch
+          {
+            a: view([batch, m, k], { offset: 5, strides: [m * k, 1, m] }),
+            b: view([batch, k, n], { offset: 2, strides: [k * (n + 3), n + 3, 1] }),
+          },
+          // B broadcast over the batch (stride 0) and transposed
+          { a: view([batch, m, k]), b: view([batch, k, n], { strides: [0, 1, k] }) },
+        ];
+        for (const { a, b } of layouts) {
+          const outN = view([batch, m, n]);
+          const outT = zerosLike(outN);
+          native.matmul(a, b, outN);
+          ts.matmul(a, b, outT);
+          expectClose(outN, outT);
+        }
+      });
+    }
+    it('writes into a strided output view without touching the gaps', () => {
+      const a = view([2, 9, 11]);
+      const b = view([2, 11, 21]);
+      // out is the transpose of a [2, 21, 9] buffer
+      const out = view([2, 9, 21], { strides: [9 * 21, 1, 9] });
+      const before = Float32Array.from((out.buffer as CpuBuffer).data as Float32Array);
+      const ref = zerosLike(out);
+      native.matmul(a, b, out);
+      ts.matmul(a, b, ref);
+      expectClose(out, ref);
+      const after = (out.buffer as CpuBuffer).data;
+      for (let i = 2 * 9 * 21; i < after.length; i++) expect(after[i]).toBe(before[i]);
+    });
+  });
+
+  describe('elementwise', () => {
+    const unaryOps = [
+      'neg',
+      'abs',
+      'exp',
+      'log',
+      'sqrt',
+      'tanh',
+      'sigmoid',
+      'relu',
+      'gelu',
+      'geluTanh',
+      'silu',
+      'round',
+      'reciprocal',
+    ] as const;
+    for (const op of unaryOps) {
+      it(`${op}: contiguous and transposed`, () => {
+        for (const x of [view([37, 41]), view([37, 41], { strides: [1, 37], offset: 3 })]) {
+          if (op === 'log' || op === 'sqrt') {
+            const d = (x.buffer as CpuBuffer).data;
+            for (let i = 0; i < d.length; i++) d[i] = Math.abs(d[i]) + 0.01;
+          }
+          const outN = view([37, 41]);
+          const outT = zerosLike(outN);
+          native.unary(op, x, outN);
+          ts.unary(op, x, outT);
+          expectClose(outN, outT, 2e-6, 1e-7);
+        }
+      });
+    }
+    it('NaN and signed zeros follow the TypeScript kernels (relu, maximum, sign of -0)', () => {
+      const x = view([4096]);
+      const d = (x.buffer as CpuBuffer).data;
+      d[0] = Number.NaN;
+      d[1] = -0;
+      d[2] = Number.POSITIVE_INFINITY;
+      d[3] = Number.NEGATIVE_INFINITY;
+      for (const op of ['relu', 'abs', 'sigmoid', 'exp', 'round'] as const) {
+        const outN = view([4096]);
+        const outT = zerosLike(outN);
+        native.unary(op, x, outN);
+        ts.unary(op, x, outT);
+        expectClose(outN, outT, 0, 0);
+      }
+    });
+    const binaryOps = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const;
+    for (const op of binaryOps) {
+      it(`${op}: same shape, row and column broadcast, scalar, strided`, () => {
+        const shape = [23, 45];
+        const pairs: [KernelTensor, KernelTensor][] = [
+          [view(shape), view(shape)],
+          [view(shape), view(shape, { strides: [0, 1] })],
+          [view(shape, { strides: [1, 0] }), view(shape)],
+          [view(shape), view(shape, { strides: [0, 0], offset: 4 })],
+          [view(shape, { strides: [1, 23] }), view(shape, { strides: [90, 2] })],
+        ];
+        for (const [a, b] of pairs) {
+          if (op === 'pow') {
+            const d = (a.buffer as CpuBuffer).data;
+            for (let i = 0; i < d.length; i++) d[i] = Math.abs(d[i]) + 0.1;
+          }
+          const outN = view(shape);
+          const outT = zerosLike(outN);
+          native.binary(op, a, b, outN);
+          ts.binary(op, a, b, outT);
+          expectClose(outN, outT, 1e-6, 1e-7);
+        }
+      });
+    }
+    it('pow follows Math.pow where C differs: pow(1, NaN) and pow(-1, Infinity) are NaN', () => {
+      const a = view([2]);
+      const b = view([2]);
+      (a.buffer as CpuBuffer).data.set([1, -1]);
+      (b.buffer as CpuBuffer).data.set([Number.NaN, Number.POSITIVE_INFINITY]);
+      const outN = view([2]);
+      native.binary('pow', a, b, outN);
+      expect(values(outN).every(Number.isNaN)).toBe(true);
+    });
+  });
+
+  describe('reductions', () => {
+    const shape = [13, 17, 19];
+    const dimSets = [[0], [1], [2], [1, 2], [0, 1], [0, 1, 2], [0, 2]];
+    for (const op of ['sum', 'prod', 'max', 'min'] as const) {
+      it(`${op} over every dim set, contiguous and permuted input`, () => {
+        for (const dims of dimSets) {
+          for (const x of [view(shape), view(shape, { strides: [1, 13, 13 * 17] })]) {
+            if (op === 'prod') {
+              const d = (x.buffer as CpuBuffer).data;
+              for (let i = 0; i < d.length; i++) d[i] = 1 + d[i] * 0.05;
+            }
+            const outShape = shape.map((s, d) => (dims.includes(d) ? 1 : s));
+            const outN = view(outShape);
+            const outT = zerosLike(outN);
+            native.reduce(op, x, dims, outN);
+            ts.reduce(op, x, dims, outT);
+            expectClose(outN, outT, 1e-5, 1e-6);
+          }
+        }
+      });
+    }
+    it('a long sum split over threads, and max with a NaN', () => {
+      const x = view([1 << 20]);
+      const out = view([1]);
+      const ref = zerosLike(out);
+      native.reduce('sum', x, [0], out);
+      ts.reduce('sum', x, [0], ref);
+      expectClose(out, ref, 1e-6, 1e-6);
+      (x.buffer as CpuBuffer).data[777] = Number.NaN;
+      native.reduce('max', x, [0], out);
+      expect(values(out)[0]).toBeNaN();
+    });
+  });
+
+  describe('softmax family', () => {
+    for (const mode of ['softmax', 'logSoftmax', 'logsumexp'] as const) {
+      it(`${mode} along the last dim and a middle dim with contiguous rows`, () => {
+        const x = view([5, 7, 300]);
+        const d = (x.buffer as CpuBuffer).data;
+        for (let i = 0; i < d.length; i++) d[i] *= 40;
+        // a row holding -inf and large values
+        d[1] = Number.NEGATIVE_INFINITY;
+        d[2] = 87;
+        const outShape = mode === 'logsumexp' ? [5, 7, 1] : [5, 7, 300];
+        const outN = view(outShape);
+        const outT = zerosLike(outN);
+        native[mode](x, 2, outN);
+        ts[mode](x, 2, outT);
+        expectClose(outN, outT, 1e-5, 1e-6);
+        // a permuted view whose softmax dim is still contiguous: rows interleave in memory
+        const xp = view([6, 4, 33], { strides: [33, 6 * 33, 1] });
+        const pShape = mode === 'logsumexp' ? [6, 4, 1] : [6, 4, 33];
+        const pN = view(pShape);
+        const pT = zerosLike(pN);
+        native[mode](xp, 2, pN);
+        ts[mode](xp, 2, pT);
+        expectClose(pN, pT, 1e-5, 1e-6);
+      });
+    }
+    it('an all -inf row gives NaN (softmax) as in PyTorch', () => {
+      const x = view([2, 16]);
+      (x.buffer as CpuBuffer).data.fill(Number.NEGATIVE_INFINITY, 0, 16);
+      const outN = view([2, 16]);
+      const outT = zerosLike(outN);
+      native.softmax(x, 1, outN);
+      ts.softmax(x, 1, outT);
+      expectClose(outN, outT);
+    });
+  });
+
+  describe('conv2d', () => {
+    const configs: { x: number[]; w: number[]; p: Conv2dParams }[] = [
+      {
+        x: [2, 3, 9, 8],
+        w: [4, 3, 3, 3],
+        p: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
+      },
+      {
+        x: [3, 4, 11, 10],
+        w: [6, 2, 3, 2],
+        p: { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 },
+      },
+      {
+        x: [1, 2, 7, 7],
+        w: [3, 2, 5, 5],
+        p: { stride: [3, 2], padding: [2, 2], dilation: [1, 1], groups: 1 },
+      },
+      {
+        x: [5, 1, 6, 9],
+        w: [2, 1, 1, 1],
+        p: { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 },
+      },
+    ];
+    const outSize = (h: number, k: number, s: number, pad: number, dil: number) =>
+      Math.floor((h + 2 * pad - dil * (k - 1) - 1) / s) + 1;
+    for (const { x: xs, w: ws, p } of configs) {
+      it(`x ${JSON.stringify(xs)} w ${JSON.stringify(ws)} stride ${p.stride} pad ${p.padding} dil ${p.dilation} groups ${p.groups}: forward and both gradients`, () => {
+        const oShape = [
+          xs[0],
+          ws[0],
+          outSize(xs[2], ws[2], p.stride[0], p.padding[0], p.dilation[0]),
+          outSize(xs[3], ws[3], p.stride[1], p.padding[1], p.dilation[1]),
+        ];
+        // x as a channels-last view, the weight with an offset
+        const x = view(xs, { strides: [xs[1] * xs[2] * xs[3], 1, xs[3] * xs[1], xs[1]] });
+        const w = view(ws, { offset: 7 });
+        const outN = view(oShape);
+        const outT = zerosLike(outN);
+        native.conv2d(x, w, outN, p);
+        ts.conv2d(x, w, outT, p);
+        expectClose(outN, outT);
+
+        const gOut = view(oShape, { offset: 1 });
+        const giN = view(xs);
+        const giT = zerosLike(giN);
+        native.conv2dBackwardInput(gOut, w, giN, p);
+        ts.conv2dBackwardInput(gOut, w, giT, p);
+        expectClose(giN, giT);
+
+        const gwN = view(ws);
+        const gwT = zerosLike(gwN);
+        native.conv2dBackwardWeight(x, gOut, gwN, p);
+        ts.conv2dBackwardWeight(x, gOut, gwT, p);
+        expectClose(gwN, gwT);
+      });
+    }
+  });
+
+  describe('the addon refuses views outside their arrays (no out-of-bounds access)', () => {
+    const a = new Float32Array(12);
+    const b = new Float32Array(12);
+    const out = new Float32Array(9);
+    it('matmul: a view past the end, a negative offset, a non-integer size', () => {
+      expect(() => addon!.matmulF32(a, 0, 0, 4, 1, b, 0, 0, 3, 1, out, 0, 0, 3, 1, 1, 3, 4, 3)).not.toThrow();
+      expect(() => addon!.matmulF32(a, 1, 0, 4, 1, b, 0, 0, 3, 1, out, 0, 0, 3, 1, 1, 3, 4, 3)).toThrow(
+        RangeError,
+      );
+      expect(() => addon!.matmulF32(a, 0, 0, 4, 1, b, -1, 0, 3, 1, out, 0, 0, 3, 1, 1, 3, 4, 3)).toThrow(
+        /outside/,
+      );
+      expect(() => addon!.matmulF32(a, 0, 0, 4, 1, b, 0, 0, 3, 1, out, 0, 9, 3, 1, 2, 3, 4, 3)).toThrow(
+        /outside/,
+      );
+      expect(() => addon!.matmulF32(a, 0, 0, 4, 1, b, 0, 0, 3, 1, out, 0, 0, 3, 1, 1, 3.5, 4, 3)).toThrow(
+        /integer/,
+      );
+    });
+    it('elementwise, reduce and softmax: layouts that overrun, and arrays of the wrong type', () => {
+      const layout = Float64Array.from([1, 13, 1, 1, 0, 0]);
+      expect(() => addon!.unaryF32(0, a, new Float32Array(13), layout)).toThrow(/outside/);
+      expect(() =>
+        addon!.unaryF32(0, new Float64Array(13) as unknown as Float32Array, new Float32Array(13), layout),
+      ).toThrow(/Float32Array/);
+      expect(() => addon!.unaryF32(99, a, a, Float64Array.from([1, 12, 1, 1, 0, 0]))).toThrow(/op code/);
+      expect(() => addon!.reduceF32(0, a, out, Float64Array.from([0, 0, 0]), 13, 1)).toThrow(/outside/);
+      expect(() => addon!.softmaxF32(0, a, out, Float64Array.from([0, 0, 0]), 12)).toThrow(/outside/);
+      expect(() => addon!.binaryF32(0, a, b, out, Float64Array.from([9, 1]))).toThrow(/rank/);
+    });
+    it('conv2d: shapes that disagree with the parameters', () => {
+      const meta = new Float64Array(34);
+      // x [1,1,3,3], w [1,1,2,2], out [1,1,3,3] (should be 2x2)
+      meta.set([0, 1, 1, 3, 3, 9, 9, 3, 1], 0);
+      meta.set([0, 1, 1, 2, 2, 4, 4, 2, 1], 9);
+      meta.set([0, 1, 1, 3, 3, 9, 9, 3, 1], 18);
+      meta.set([1, 1, 0, 0, 1, 1, 1], 27);
+      expect(() =>
+        addon!.conv2dF32(new Float32Array(9), new Float32Array(4), new Float32Array(9), meta),
+      ).toThrow(/do not agree/);
+    });
+  });
+});
+
+describe('loading', () => {
+  it('KILN_CPU_NATIVE=0 (mode false) never loads the addon', () => {
+    expect(loadNative(false).addon).toBeNull();
+  });
+  it.skipIf(addon !== null)('without a built addon, auto mode falls back and says why', () => {
+    expect(status.detail).toMatch(/addon|Node/);
+  });
+});
