@@ -30,6 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 WORKLOADS = {
     "W1": "torch_workloads.w1_matmul",
     "W2": "torch_workloads.w2_elementwise",
+    "W3": "torch_workloads.w3_mlp",
+    "W4": "torch_workloads.w4_conv",
 }
 
 
@@ -105,8 +107,10 @@ def run_case(case, policy):
         entry["error"] = f"{case['workload']} is not implemented in peers/torch_workloads"
         return entry
     try:
-        step, dispose = importlib.import_module(module).setup(case["params"])
-        with torch.inference_mode():
+        workload = importlib.import_module(module)
+        step, dispose = workload.setup(case["params"])
+        # Training workloads (TRAINING = True) need autograd; the others run in inference mode.
+        with torch.enable_grad() if getattr(workload, "TRAINING", False) else torch.inference_mode():
             entry.update(measure(lambda: step().item(), policy))
         dispose()
     except Exception as e:  # reported in the table; the next case still runs

@@ -73,14 +73,12 @@ export function randnLike(t: Tensor, opts?: TensorOptions): Tensor {
 export function randint(low: number, high: number, shape: ShapeArg, opts?: TensorOptions): Tensor {
   if (!(high > low)) throw new RangeError(`randint: expected low < high, got low=${low}, high=${high}`);
   const device = resolveDevice(opts?.device);
-  return noGrad(() => {
-    const u = draw('uniform', shapeOf(shape), 'float32', device);
-    const scaled = floor(add(mul(u, high - low), low));
-    u.dispose();
-    const out = castTo(scaled, opts?.dtype ?? DEFAULT_INT);
-    if (out !== scaled) scaled.dispose();
-    return out;
-  });
+  return noGrad(() =>
+    composite(() => {
+      const u = draw('uniform', shapeOf(shape), 'float32', device);
+      return castTo(floor(add(mul(u, high - low), low)), opts?.dtype ?? DEFAULT_INT);
+    }),
+  );
 }
 
 /** Writes freshly drawn values into `self` in place (the random fills nn.init uses); temporaries are disposed. */

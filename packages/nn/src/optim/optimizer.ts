@@ -81,6 +81,17 @@ export abstract class Optimizer<H extends { lr: number }> {
   }
 
   /** Clears the gradients of every optimised parameter. */
+  /** Frees the optimizer's state tensors (moments, momentum buffers) and its parameters' gradients. */
+  dispose(): void {
+    this.disposeState();
+    this.zeroGrad({ setToNone: true });
+  }
+
+  private disposeState(): void {
+    for (const s of this.state.values()) for (const v of Object.values(s)) if (k.isTensor(v)) v.dispose();
+    this.state.clear();
+  }
+
   zeroGrad(options: ZeroGradOptions = {}): void {
     const setToNone = options.setToNone ?? true;
     for (const g of this.paramGroups) for (const p of g.params) clearGrad(p, setToNone);
@@ -180,8 +191,7 @@ export abstract class Optimizer<H extends { lr: number }> {
         }
       }
     }
-    for (const s of this.state.values()) for (const v of Object.values(s)) if (k.isTensor(v)) v.dispose();
-    this.state.clear();
+    this.disposeState();
     for (const [id, s] of Object.entries(stateDict.state)) {
       const p = byIndex.get(Number(id))!;
       const copy: ParamState = {};
