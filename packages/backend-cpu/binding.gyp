@@ -2,8 +2,8 @@
   # kiln_cpu.node: the native fast path of @kiln/backend-cpu. Portable flags only (no -march):
   # the AVX2/FMA kernels are compiled per function and chosen at run time from cpuid, so one
   # binary serves every x86-64 CPU. Build: `pnpm run build:native` (see README).
-  # `-Dasan=1` (e.g. `node-gyp rebuild -- -Dasan=1`) builds with AddressSanitizer.
-  "variables": { "asan%": 0 },
+  # `--kiln_asan=1` (e.g. `node-gyp rebuild --kiln_asan=1`) builds with AddressSanitizer.
+  "variables": { "kiln_asan%": 0 },
   "targets": [
     {
       "target_name": "kiln_cpu",
@@ -23,7 +23,7 @@
       "cflags": ["-O3"],
       "ldflags": ["-pthread"],
       "conditions": [
-        ["asan==1", {
+        ["kiln_asan==1", {
           "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-O1", "-g"],
           "ldflags": ["-fsanitize=address"]
         }],

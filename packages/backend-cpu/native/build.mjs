@@ -2,14 +2,25 @@
 // any error; without it (the package's `build`), a failed native build prints one line and exits 0,
 // since the TypeScript kernels serve wherever the addon is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const strict = process.argv.includes('--strict');
 const asan = process.argv.includes('--asan');
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The AddressSanitizer build goes to build-asan/, never over build/Release: an instrumented addon
+// aborts any process that loads it without libasan preloaded, and other processes may load
+// build/Release at any time. It builds from a copy of the sources in build-asan/.
+const root = asan ? join(pkg, 'build-asan') : pkg;
+if (asan) {
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  cpSync(join(pkg, 'binding.gyp'), join(root, 'binding.gyp'));
+  cpSync(join(pkg, 'native', 'src'), join(root, 'native', 'src'), { recursive: true });
+  symlinkSync(join(pkg, 'node_modules'), join(root, 'node_modules'));
+}
 
 function give(reason) {
   if (strict) {
@@ -24,7 +35,7 @@ if (process.env.KILN_CPU_SKIP_NATIVE_BUILD === '1') give('KILN_CPU_SKIP_NATIVE_B
 
 let nodeGyp;
 try {
-  nodeGyp = createRequire(join(root, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
+  nodeGyp = createRequire(join(pkg, 'package.json')).resolve('node-gyp/bin/node-gyp.js');
 } catch {
   give('node-gyp is not installed');
 }
@@ -33,16 +44,14 @@ try {
 // download), else node-gyp's own cache or download.
 // An existing configuration builds incrementally (make: a no-op when nothing changed); the first
 // build, and the ASan one, configure from scratch.
-const asanMarker = join(root, 'build', 'asan-build');
-const configured =
-  existsSync(join(root, 'build', 'config.gypi')) && existsSync(join(root, 'build', 'Makefile')) && !existsSync(asanMarker);
+const configured = existsSync(join(root, 'build', 'config.gypi')) && existsSync(join(root, 'build', 'Makefile'));
 const args = [nodeGyp, configured && !asan ? 'build' : 'rebuild', '--jobs=max'];
 const prefix = join(dirname(process.execPath), '..');
 const nodedir =
   process.env.npm_config_nodedir ||
   (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
 if (nodedir) args.push(`--nodedir=${nodedir}`);
-if (asan) args.push('--', '-Dasan=1');
+if (asan) args.push('--kiln_asan=1');
 
 const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
 if (run.error) give(run.error.message);
@@ -52,5 +61,9 @@ if (run.status !== 0) {
   const firstError = log.split('\n').find((l) => /error|not found|No such file/i.test(l)) ?? `exit ${run.status}`;
   give(`node-gyp: ${firstError.trim().slice(0, 200)}`);
 }
-if (asan) writeFileSync(asanMarker, 'the next build reconfigures without AddressSanitizer\n');
-console.log(`@kiln/backend-cpu: native addon built${asan ? ' with AddressSanitizer' : ''} (build/Release/kiln_cpu.node)`);
+console.log(
+  asan
+    ? '@kiln/backend-cpu: AddressSanitizer addon built (build-asan/build/Release/kiln_cpu.node): run it with ' +
+        'KILN_CPU_NATIVE_PATH=<that file> LD_PRELOAD=$(g++ -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0'
+    : '@kiln/backend-cpu: native addon built (build/Release/kiln_cpu.node)',
+);

@@ -1,25 +1,37 @@
 // The conformance and PyTorch-parity suites on the native path: KILN_CPU_NATIVE=1 (the addon is
 // required) and KILN_CPU_NATIVE_THRESHOLD=0 (every eligible call goes native, however small, since
 // the op database's samples are tiny). Where the addon was not built this prints why it is skipped
-// and exits 0; `--require` (CI on a machine with a compiler) makes that a failure.
+// and exits 0; `--require` (CI on a machine with a compiler) makes that a failure. `--asan` runs the
+// AddressSanitizer build (build:native:asan) instead, with libasan preloaded, and adds the
+// native-vs-TypeScript kernel tests.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const addon = process.env.KILN_CPU_NATIVE_PATH || join(root, 'build', 'Release', 'kiln_cpu.node');
+const asan = process.argv.includes('--asan');
+const addon = asan
+  ? join(root, 'build-asan', 'build', 'Release', 'kiln_cpu.node')
+  : process.env.KILN_CPU_NATIVE_PATH || join(root, 'build', 'Release', 'kiln_cpu.node');
+const env = { ...process.env, KILN_CPU_NATIVE: '1', KILN_CPU_NATIVE_THRESHOLD: '0' };
+if (asan) {
+  const libasan = spawnSync('g++', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim();
+  Object.assign(env, { KILN_CPU_NATIVE_PATH: addon, LD_PRELOAD: libasan, ASAN_OPTIONS: 'detect_leaks=0' });
+}
 if (!existsSync(addon)) {
   const msg = `native conformance run SKIPPED: ${addon} does not exist (run \`pnpm --filter @kiln/backend-cpu run build:native\`)`;
   console.log(msg);
   process.exit(process.argv.includes('--require') ? 1 : 0);
 }
-const files = ['src/conformance.test.ts', 'src/pytorch-parity.test.ts'];
-console.log(`native conformance run: ${files.join(' ')} with KILN_CPU_NATIVE=1 KILN_CPU_NATIVE_THRESHOLD=0`);
+const files = ['src/conformance.test.ts', 'src/pytorch-parity.test.ts', ...(asan ? ['src/native-kernels.test.ts'] : [])];
+console.log(
+  `native conformance run${asan ? ' under AddressSanitizer' : ''}: ${files.join(' ')} with KILN_CPU_NATIVE=1 KILN_CPU_NATIVE_THRESHOLD=0`,
+);
 const run = spawnSync('vitest', ['run', ...files], {
   cwd: root,
   stdio: 'inherit',
   shell: process.platform === 'win32',
-  env: { ...process.env, KILN_CPU_NATIVE: '1', KILN_CPU_NATIVE_THRESHOLD: '0' },
+  env,
 });
 process.exit(run.status ?? 1);

@@ -1,6 +1,7 @@
 #include "thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -12,6 +13,18 @@ namespace {
 
 thread_local bool insideRegion = false;
 
+// After a region, workers spin this long before sleeping: a training step runs many short regions
+// back to back, and waking a sleeping thread costs tens of microseconds on a busy machine.
+constexpr auto kSpinFor = std::chrono::microseconds(200);
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads) {
@@ -21,7 +34,7 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
-      generation_++;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -40,21 +53,22 @@ class Pool {
     next_.store(0, std::memory_order_relaxed);
     const int helpers = static_cast<int>(std::min<int64_t>(threads_ - 1, tasks - 1));
     active_.store(helpers, std::memory_order_relaxed);
+    helpers_.store(helpers, std::memory_order_relaxed);
     {
+      // Under the lock, so a worker about to sleep cannot miss the new generation.
       std::lock_guard<std::mutex> lock(mu_);
-      helpers_ = helpers;
-      generation_++;
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     drain(0);
     // Helpers finish their last task quickly; spin briefly, then sleep.
     for (int spin = 0; active_.load(std::memory_order_acquire) != 0; spin++) {
-      if (spin > 2000) {
+      if (spin > 20000) {
         std::unique_lock<std::mutex> lock(mu_);
         done_.wait(lock, [this] { return active_.load(std::memory_order_acquire) == 0; });
         break;
       }
-      std::this_thread::yield();
+      cpuRelax();
     }
     fn_ = nullptr;
   }
@@ -73,13 +87,24 @@ class Pool {
   void workerLoop(int slot) {
     uint64_t seen = 0;
     for (;;) {
-      {
-        std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return generation_ != seen; });
-        seen = generation_;
-        if (stop_) return;
-        if (slot > helpers_) continue;
+      uint64_t g = generation_.load(std::memory_order_acquire);
+      const auto spinUntil = std::chrono::steady_clock::now() + kSpinFor;
+      for (int i = 0; g == seen; i++) {
+        cpuRelax();
+        g = generation_.load(std::memory_order_acquire);
+        if ((i & 255) == 255 && std::chrono::steady_clock::now() > spinUntil) break;
       }
+      if (g == seen) {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+        g = generation_.load(std::memory_order_acquire);
+      }
+      seen = g;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_) return;
+      }
+      if (slot > helpers_.load(std::memory_order_relaxed)) continue;
       drain(slot);
       if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard<std::mutex> lock(mu_);
@@ -93,8 +118,8 @@ class Pool {
   std::mutex regionMu_;  // one region at a time (several JS threads may share the addon)
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  uint64_t generation_ = 0;
-  int helpers_ = 0;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> helpers_{0};
   bool stop_ = false;
   const std::function<void(int64_t, int)>* fn_ = nullptr;
   int64_t tasks_ = 0;
