@@ -6,6 +6,7 @@
 // native-vs-TypeScript kernel tests.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,10 +29,8 @@ const files = ['src/conformance.test.ts', 'src/pytorch-parity.test.ts', ...(asan
 console.log(
   `native conformance run${asan ? ' under AddressSanitizer' : ''}: ${files.join(' ')} with KILN_CPU_NATIVE=1 KILN_CPU_NATIVE_THRESHOLD=0`,
 );
-const run = spawnSync('vitest', ['run', ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  shell: process.platform === 'win32',
-  env,
-});
+// vitest's own entry, run by this Node: works outside `pnpm run` too, where .bin is not on PATH.
+const vitest = join(dirname(createRequire(join(root, 'package.json')).resolve('vitest/package.json')), 'vitest.mjs');
+const run = spawnSync(process.execPath, [vitest, 'run', ...files], { cwd: root, stdio: 'inherit', env });
+if (run.error) console.error(`native conformance run: ${run.error.message}`);
 process.exit(run.status ?? 1);

@@ -1,8 +1,8 @@
 // The 'cpu' backend: portable TypeScript kernels over typed arrays. Every kernel is a plain
 // function in kernels/, so a native implementation can replace any one of them behind the same
 // signature: in Node, when the addon is built, native/kernels.ts does so for float32 work.
-import type { Backend, DType, DeviceBuffer, KernelTensor, TypedArray } from '@kiln/core';
-import { allocArray, arrayOf, CpuBuffer, type CpuArray } from './buffer.js';
+import type { Backend, DeviceBuffer, DType, KernelTensor, TypedArray } from '@kiln/core';
+import { allocArray, arrayOf, type CpuArray, CpuBuffer } from './buffer.js';
 import * as conv from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
@@ -40,7 +40,13 @@ function readView(x: KernelTensor): TypedArray {
   for (const s of x.shape) total *= s;
   const hostDtype = x.dtype === 'float16' || x.dtype === 'bfloat16' ? 'float32' : x.dtype;
   const out = new CpuBuffer(allocArray(hostDtype, total));
-  ew.copy(x, { buffer: out, dtype: hostDtype, shape: x.shape, strides: contiguousStridesOf(x.shape), offset: 0 });
+  ew.copy(x, {
+    buffer: out,
+    dtype: hostDtype,
+    shape: x.shape,
+    strides: contiguousStridesOf(x.shape),
+    offset: 0,
+  });
   if (x.dtype === 'int64') return BigInt64Array.from(out.data as Float64Array, (v) => BigInt(v));
   return out.data as TypedArray;
 }
@@ -57,6 +63,7 @@ const TS_KERNELS = {
   matmul,
   unary: ew.unary,
   binary: ew.binary,
+  where: ew.where,
   reduce: red.reduce,
   conv2d: conv.conv2d,
   conv2dBackwardInput: conv.conv2dBackwardInput,
@@ -100,7 +107,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
 
     unary: k.unary,
     binary: k.binary,
-    where: ew.where,
+    where: k.where,
     reduce: k.reduce,
     argReduce: red.argReduce,
     cumsum: red.cumsum,

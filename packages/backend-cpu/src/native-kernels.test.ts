@@ -19,6 +19,7 @@ const ts = {
   matmul,
   unary: ew.unary,
   binary: ew.binary,
+  where: ew.where,
   reduce: red.reduce,
   conv2d: conv.conv2d,
   conv2dBackwardInput: conv.conv2dBackwardInput,
@@ -215,6 +216,34 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
         }
       });
     }
+    it('comparisons into bool, and where, with broadcasting and NaN', () => {
+      const shape = [19, 33];
+      const a = view(shape);
+      const b = view(shape, { strides: [0, 1] });
+      (a.buffer as CpuBuffer).data[5] = Number.NaN;
+      (b.buffer as CpuBuffer).data[3] = (a.buffer as CpuBuffer).data[3];
+      const bool = (t: KernelTensor): KernelTensor => ({
+        ...t,
+        dtype: 'bool',
+        buffer: new CpuBuffer(new Uint8Array(19 * 33)),
+      });
+      for (const op of ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const) {
+        const outN = bool(view(shape));
+        const outT = bool(view(shape));
+        native.binary(op, a, b, outN);
+        ts.binary(op, a, b, outT);
+        expect(Array.from((outN.buffer as CpuBuffer).data)).toEqual(
+          Array.from((outT.buffer as CpuBuffer).data),
+        );
+        for (const other of [b, view(shape, { strides: [0, 0] })]) {
+          const wN = view(shape);
+          const wT = zerosLike(wN);
+          native.where(outN, a, other, wN);
+          ts.where(outT, a, other, wT);
+          expectClose(wN, wT, 0, 0);
+        }
+      }
+    });
     it('pow follows Math.pow where C differs: pow(1, NaN) and pow(-1, Infinity) are NaN', () => {
       const a = view([2]);
       const b = view([2]);

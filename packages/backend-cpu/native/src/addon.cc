@@ -25,6 +25,14 @@ struct ArgError {
 
 [[noreturn]] void fail(const std::string& message) { throw ArgError{message}; }
 
+uint8_t* byteArray(const Napi::Value& v, const char* what, int64_t& length) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    fail(std::string(what) + " must be a Uint8Array");
+  auto arr = v.As<Napi::Uint8Array>();
+  length = static_cast<int64_t>(arr.ElementLength());
+  return arr.Data();
+}
+
 float* floatArray(const Napi::Value& v, const char* what, int64_t& length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     fail(std::string(what) + " must be a Float32Array");
@@ -160,6 +168,34 @@ Napi::Value BinaryF32(const Napi::CallbackInfo& info) {
     static const char* const names[] = {"binary a", "binary b", "binary out"};
     const auto L = readLayout<3>(info[4], lengths, names);
     kiln::binaryF32(op, a, b, out, L);
+  });
+}
+
+// compareF32(op, a, b, out: Uint8Array, layout)
+Napi::Value CompareF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    const int op = opCode(info[0], kiln::kCompareOpCount);
+    int64_t lengths[3];
+    const float* a = floatArray(info[1], "a", lengths[0]);
+    const float* b = floatArray(info[2], "b", lengths[1]);
+    uint8_t* out = byteArray(info[3], "out", lengths[2]);
+    static const char* const names[] = {"compare a", "compare b", "compare out"};
+    const auto L = readLayout<3>(info[4], lengths, names);
+    kiln::compareF32(op, a, b, out, L);
+  });
+}
+
+// whereF32(cond: Uint8Array, a, b, out, layout)
+Napi::Value WhereF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    int64_t lengths[4];
+    const uint8_t* cond = byteArray(info[0], "cond", lengths[0]);
+    const float* a = floatArray(info[1], "a", lengths[1]);
+    const float* b = floatArray(info[2], "b", lengths[2]);
+    float* out = floatArray(info[3], "out", lengths[3]);
+    static const char* const names[] = {"where cond", "where a", "where b", "where out"};
+    const auto L = readLayout<4>(info[4], lengths, names);
+    kiln::whereF32(cond, a, b, out, L);
   });
 }
 
@@ -307,10 +343,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   info.Set("unaryOps", names(env, kiln::kUnaryOps, kiln::kUnaryOpCount));
   info.Set("binaryOps", names(env, kiln::kBinaryOps, kiln::kBinaryOpCount));
   info.Set("reduceOps", names(env, kiln::kReduceOps, kiln::kReduceOpCount));
+  info.Set("compareOps", names(env, kiln::kCompareOps, kiln::kCompareOpCount));
   exports.Set("info", info);
   exports.Set("matmulF32", Napi::Function::New(env, MatmulF32, "matmulF32"));
   exports.Set("unaryF32", Napi::Function::New(env, UnaryF32, "unaryF32"));
   exports.Set("binaryF32", Napi::Function::New(env, BinaryF32, "binaryF32"));
+  exports.Set("compareF32", Napi::Function::New(env, CompareF32, "compareF32"));
+  exports.Set("whereF32", Napi::Function::New(env, WhereF32, "whereF32"));
   exports.Set("reduceF32", Napi::Function::New(env, ReduceF32, "reduceF32"));
   exports.Set("softmaxF32", Napi::Function::New(env, SoftmaxF32, "softmaxF32"));
   exports.Set("conv2dF32", Napi::Function::New(env, Conv2dF32, "conv2dF32"));

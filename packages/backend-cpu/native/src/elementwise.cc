@@ -11,6 +11,8 @@ const char* const kUnaryOps[] = {"neg",   "abs",     "exp",  "expm1", "log",   "
 const int kUnaryOpCount = sizeof(kUnaryOps) / sizeof(kUnaryOps[0]);
 const char* const kBinaryOps[] = {"add", "sub", "mul", "div", "maximum", "minimum", "pow"};
 const int kBinaryOpCount = sizeof(kBinaryOps) / sizeof(kBinaryOps[0]);
+const char* const kCompareOps[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+const int kCompareOpCount = sizeof(kCompareOps) / sizeof(kCompareOps[0]);
 
 namespace {
 
@@ -34,12 +36,12 @@ void unaryLoop(const float* x, float* out, const Layout<2>& L, F f) {
   });
 }
 
-template <class F>
-void binaryLoop(const float* a, const float* b, float* out, const Layout<3>& L, F f) {
+template <class Out, class F>
+void binaryLoop(const float* a, const float* b, Out* out, const Layout<3>& L, F f) {
   forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
     const float* ai = a + off[0];
     const float* bi = b + off[1];
-    float* oi = out + off[2];
+    Out* oi = out + off[2];
     if (s[2] == 1 && s[0] == 1 && s[1] == 1) {
       for (int64_t e = 0; e < n; e++) oi[e] = f(ai[e], bi[e]);
     } else if (s[2] == 1 && s[0] == 1 && s[1] == 0) {
@@ -119,6 +121,36 @@ void binaryF32(int op, const float* a, const float* b, float* out, const Layout<
       });
     default: return;
   }
+}
+
+void compareF32(int op, const float* a, const float* b, uint8_t* out, const Layout<3>& L) {
+  switch (op) {
+    case 0: return binaryLoop(a, b, out, L, [](float x, float y) -> uint8_t { return x == y; });
+    case 1: return binaryLoop(a, b, out, L, [](float x, float y) -> uint8_t { return x != y; });
+    case 2: return binaryLoop(a, b, out, L, [](float x, float y) -> uint8_t { return x < y; });
+    case 3: return binaryLoop(a, b, out, L, [](float x, float y) -> uint8_t { return x <= y; });
+    case 4: return binaryLoop(a, b, out, L, [](float x, float y) -> uint8_t { return x > y; });
+    case 5: return binaryLoop(a, b, out, L, [](float x, float y) -> uint8_t { return x >= y; });
+    default: return;
+  }
+}
+
+void whereF32(const uint8_t* cond, const float* a, const float* b, float* out, const Layout<4>& L) {
+  forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
+    const uint8_t* ci = cond + off[0];
+    const float* ai = a + off[1];
+    const float* bi = b + off[2];
+    float* oi = out + off[3];
+    if (s[0] == 1 && s[1] == 1 && s[3] == 1 && s[2] == 0) {
+      // where(mask, g, 0): the relu backward
+      const float bv = *bi;
+      for (int64_t e = 0; e < n; e++) oi[e] = ci[e] ? ai[e] : bv;
+    } else if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1) {
+      for (int64_t e = 0; e < n; e++) oi[e] = ci[e] ? ai[e] : bi[e];
+    } else {
+      for (int64_t e = 0; e < n; e++) oi[e * s[3]] = ci[e * s[0]] ? ai[e * s[1]] : bi[e * s[2]];
+    }
+  });
 }
 
 }  // namespace kiln

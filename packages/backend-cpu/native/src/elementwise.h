@@ -11,8 +11,14 @@ extern const char* const kUnaryOps[];
 extern const int kUnaryOpCount;
 extern const char* const kBinaryOps[];
 extern const int kBinaryOpCount;
+extern const char* const kCompareOps[];
+extern const int kCompareOpCount;
 
 void unaryF32(int op, const float* x, float* out, const Layout<2>& layout);
 void binaryF32(int op, const float* a, const float* b, float* out, const Layout<3>& layout);
+/** Comparisons of float32 operands into a bool (0/1 byte) output; NaN compares unequal to all. */
+void compareF32(int op, const float* a, const float* b, uint8_t* out, const Layout<3>& layout);
+/** out = cond ? a : b (operands: cond, a, b, out). */
+void whereF32(const uint8_t* cond, const float* a, const float* b, float* out, const Layout<4>& layout);
 
 }  // namespace kiln

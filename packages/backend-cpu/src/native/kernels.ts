@@ -18,7 +18,14 @@ import type { NativeAddon } from './load.js';
 /** The TypeScript kernels the native ones stand in front of. */
 export type NativeCapable = Pick<
   PrimitiveKernels,
-  'matmul' | 'unary' | 'binary' | 'reduce' | 'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight'
+  | 'matmul'
+  | 'unary'
+  | 'binary'
+  | 'where'
+  | 'reduce'
+  | 'conv2d'
+  | 'conv2dBackwardInput'
+  | 'conv2dBackwardWeight'
 > &
   Pick<FusedKernels, 'softmax' | 'logSoftmax' | 'logsumexp'>;
 
@@ -48,7 +55,7 @@ if (forced !== undefined && forced !== '' && Number.isFinite(Number(forced))) {
 
 const MAX_RANK = 8;
 // One layout buffer reused by every call (the addon reads it during the call only).
-const layout = new Float64Array(1 + MAX_RANK * 4 + 3);
+const layout = new Float64Array(1 + MAX_RANK * 5 + 4);
 
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const isF32 = (t: KernelTensor): boolean => t.dtype === 'float32';
@@ -87,6 +94,7 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
   const unaryCodes = codes(addon.info.unaryOps);
   const binaryCodes = codes(addon.info.binaryOps);
   const reduceCodes = codes(addon.info.reduceOps);
+  const compareCodes = codes(addon.info.compareOps);
   const convMeta = new Float64Array(34);
 
   function rowsAlong(x: KernelTensor, dim: number, out: KernelTensor): boolean {
@@ -157,16 +165,28 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
     },
 
     binary(op: BinaryOp, a, b, out) {
+      const large = isF32(a) && isF32(b) && numel(out.shape) >= NATIVE_THRESHOLDS.elementwise;
       const code = binaryCodes.get(op);
+      if (large && code !== undefined && isF32(out) && writeLayout(out.shape, [a, b, out])) {
+        return addon.binaryF32(code, f32(a), f32(b), f32(out), layout);
+      }
+      const cmp = compareCodes.get(op);
+      if (large && cmp !== undefined && out.dtype === 'bool' && writeLayout(out.shape, [a, b, out])) {
+        return addon.compareF32(cmp, f32(a), f32(b), arrayOf(out.buffer) as Uint8Array, layout);
+      }
+      ts.binary(op, a, b, out);
+    },
+
+    where(cond, a, b, out) {
       const useNative =
-        code !== undefined &&
+        cond.dtype === 'bool' &&
         isF32(a) &&
         isF32(b) &&
         isF32(out) &&
         numel(out.shape) >= NATIVE_THRESHOLDS.elementwise &&
-        writeLayout(out.shape, [a, b, out]);
-      if (useNative) addon.binaryF32(code, f32(a), f32(b), f32(out), layout);
-      else ts.binary(op, a, b, out);
+        writeLayout(out.shape, [cond, a, b, out]);
+      if (useNative) addon.whereF32(arrayOf(cond.buffer) as Uint8Array, f32(a), f32(b), f32(out), layout);
+      else ts.where(cond, a, b, out);
     },
 
     reduce(op: ReduceOp, x, dims, out) {

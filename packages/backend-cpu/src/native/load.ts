@@ -11,6 +11,7 @@ export interface NativeAddon {
     readonly unaryOps: readonly string[];
     readonly binaryOps: readonly string[];
     readonly reduceOps: readonly string[];
+    readonly compareOps: readonly string[];
   };
   matmulF32(
     a: Float32Array,
@@ -35,6 +36,8 @@ export interface NativeAddon {
   ): void;
   unaryF32(op: number, x: Float32Array, out: Float32Array, layout: Float64Array): void;
   binaryF32(op: number, a: Float32Array, b: Float32Array, out: Float32Array, layout: Float64Array): void;
+  compareF32(op: number, a: Float32Array, b: Float32Array, out: Uint8Array, layout: Float64Array): void;
+  whereF32(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array, layout: Float64Array): void;
   reduceF32(
     op: number,
     x: Float32Array,
@@ -72,6 +75,8 @@ const FUNCTIONS = [
   'matmulF32',
   'unaryF32',
   'binaryF32',
+  'compareF32',
+  'whereF32',
   'reduceF32',
   'softmaxF32',
   'conv2dF32',
