@@ -12,6 +12,7 @@ import * as pool from './kernels/pool.js';
 import { random } from './kernels/random.js';
 import * as red from './kernels/reduce.js';
 import { contiguousStridesOf } from './kernels/strided.js';
+import { Float32Pool } from './native/buffer-pool.js';
 import { nativeKernels } from './native/kernels.js';
 import { loadNative, type NativeMode, nativeModeFromEnv } from './native/load.js';
 
@@ -76,15 +77,22 @@ const TS_KERNELS = {
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const { addon } = loadNative(options.native ?? nativeModeFromEnv());
   const k = addon ? nativeKernels(addon, TS_KERNELS) : TS_KERNELS;
+  // With the native kernels, large float32 buffers are recycled (native/buffer-pool.ts).
+  const recycler = addon ? new Float32Pool(512 * 2 ** 20) : null;
   return {
     name: 'cpu',
     computeDTypes: new Set(COMPUTE),
     storageDTypes: new Set(STORAGE),
     fused: { softmax: k.softmax, logSoftmax: k.logSoftmax, logsumexp: k.logsumexp },
 
-    alloc: (numel, dtype) => new CpuBuffer(allocArray(dtype, numel)),
-    free: () => {
-      // Typed arrays are garbage collected; nothing to return.
+    alloc: (numel, dtype) =>
+      new CpuBuffer(
+        recycler !== null && dtype === 'float32' ? recycler.take(numel) : allocArray(dtype, numel),
+      ),
+    free: (buffer) => {
+      // Typed arrays are garbage collected; the pool keeps large float32 ones for reuse.
+      const data = arrayOf(buffer);
+      if (recycler !== null && data instanceof Float32Array) recycler.give(data);
     },
     write: (buffer, dtype, data) => toStorage(dtype, data, arrayOf(buffer)),
     adopt(dtype: DType, data: TypedArray): DeviceBuffer {
