@@ -1,0 +1,10 @@
+// @kiln/models: reference models built on @kiln/nn and @kiln/tokenizers. Part 1: GPT (GPT-2).
+
+export type { CausalLM, GenerateOptions, GenerationStep, KeyValueCache } from './generation/generate.js';
+export { generate, streamGenerate } from './generation/generate.js';
+export { applyRepetitionPenalty, topKFilter, topPFilter } from './generation/logits.js';
+export type { GPTConfigFields } from './gpt/config.js';
+export { GPTConfig } from './gpt/config.js';
+export type { GPTForwardOptions, GPTOutput, LayerCache } from './gpt/model.js';
+export { Conv1D, GPT, GPTAttention, GPTBlock, GPTMLP, shiftedCrossEntropy } from './gpt/model.js';
+export type { FromPretrainedOptions } from './gpt/pretrained.js';
