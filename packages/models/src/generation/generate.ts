@@ -171,8 +171,10 @@ export async function* streamGenerate(
       past = result.cache;
       const tokens = Array.from(await result.next.data(), Number);
       const before = [...finished];
-      const nextIds = k.cat([ids, result.next.unsqueeze(1)], 1);
-      const nextMask = k.cat([mask, k.ones([b, 1], { dtype: 'int32', device })], 1);
+      const [nextIds, nextMask] = k.tidy(() => [
+        k.cat([ids, result.next.unsqueeze(1)], 1),
+        k.cat([mask, k.ones([b, 1], { dtype: 'int32', device })], 1),
+      ]);
       result.next.dispose();
       ids.dispose();
       mask.dispose();
