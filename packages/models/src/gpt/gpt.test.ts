@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k from '@kiln/core';
+import { BPE, ByteLevelBPE } from '@kiln/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT } from '../index.js';
 
@@ -131,6 +132,26 @@ describe('GPT.save', () => {
     expect(b.dataSync()).toEqual(a.dataSync());
     k.dispose([ids, a, b, ...Object.values(saved), ...Object.values(written)]);
     again.dispose();
+    await rm(dir, { recursive: true });
+  });
+
+  it('saves the tokenizer next to the weights, and fromPretrained reads it (tokenizer.json, or vocab.json + merges.txt)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-gpt-'));
+    const text = 'the cat sat on the mat; the dog sat on the log. '.repeat(20);
+    model.tokenizer = BPE.train([text], { vocabSize: 300, specialTokens: ['<|endoftext|>'] });
+    const ids = Array.from(model.tokenizer.encode('the cat sat').ids);
+    await model.save(dir);
+    model.tokenizer = null;
+    const again = await GPT.fromPretrained(dir);
+    expect(Array.from(again.tokenizer!.encode('the cat sat').ids)).toEqual(ids);
+    again.dispose();
+    await rm(join(dir, 'tokenizer.json'));
+    const fromMerges = await GPT.fromPretrained(dir);
+    const reference = await ByteLevelBPE.fromFiles(join(dir, 'vocab.json'), join(dir, 'merges.txt'));
+    expect(Array.from(fromMerges.tokenizer!.encode('the cat sat').ids)).toEqual(
+      Array.from(reference.encode('the cat sat').ids),
+    );
+    fromMerges.dispose();
     await rm(dir, { recursive: true });
   });
 });
