@@ -1,6 +1,7 @@
 // Generation with the PyTorch-fixture GPT: the cache changes nothing, padding changes nothing,
 // seeds reproduce samples, stop tokens end rows; logits warpers against plain-JS definitions.
 import '@kiln/backend-cpu';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k from '@kiln/core';
@@ -163,11 +164,55 @@ describe('generate', () => {
     input.dispose();
   });
 
-  it('rejects beam search and bad options with clear errors', async () => {
+  it('rejects beam sampling, streamed beams and bad options with clear errors', async () => {
     const input = ids([PROMPTS[0]]);
-    await expect(model.generate(input, { numBeams: 4 })).rejects.toThrow(/beam search/);
+    await expect(model.generate(input, { numBeams: 4, doSample: true })).rejects.toThrow(/beam sampling/);
+    await expect(streamGenerate(model, input, { numBeams: 2 }).next()).rejects.toThrow(/cannot stream/);
     await expect(model.generate(input, { temperature: 0 })).rejects.toThrow(/temperature must be > 0/);
     input.dispose();
+  });
+});
+
+describe('beam search', () => {
+  it('continues the prompt with exactly the PyTorch reference beam (3 beams, 8 tokens)', async () => {
+    const { beam } = JSON.parse(await readFile(join(FIXTURES, 'expected.json'), 'utf8')) as {
+      beam: { prompt: number[]; numBeams: number; tokens: number[] };
+    };
+    const out = await generated(beam.prompt, { maxNewTokens: 8, numBeams: beam.numBeams });
+    expect(out).toEqual([...beam.prompt, ...beam.tokens]);
+    const recomputed = await generated(beam.prompt, {
+      maxNewTokens: 8,
+      numBeams: beam.numBeams,
+      useCache: false,
+    });
+    expect(recomputed).toEqual(out);
+  });
+
+  it('on a left-padded batch equals searching each prompt alone, and leaves no tensors behind', async () => {
+    const alone = [];
+    for (const prompt of PROMPTS)
+      alone.push((await generated(prompt, { maxNewTokens: 6, numBeams: 4 })).slice(prompt.length));
+    const { input, mask } = leftPad(PROMPTS, 0);
+    const before = k.memory().tensors;
+    const out = await model.generate(input, { maxNewTokens: 6, numBeams: 4, attentionMask: mask });
+    const rows = out.toArraySync() as number[][];
+    out.dispose();
+    expect(k.memory().tensors).toBe(before);
+    expect(rows.map((r) => r.slice(input.shape[1]))).toEqual(alone);
+    k.dispose([input, mask]);
+  });
+
+  it('never continues past a stop token: what follows one is padding', async () => {
+    const free = (await generated(PROMPTS[0], { maxNewTokens: 8, numBeams: 3 })).slice(PROMPTS[0].length);
+    for (const stop of free.slice(0, 3)) {
+      const out = (
+        await generated(PROMPTS[0], { maxNewTokens: 8, numBeams: 3, eosTokenId: stop, padTokenId: 0 })
+      ).slice(PROMPTS[0].length);
+      expect(out.length).toBeLessThanOrEqual(8);
+      const end = out.indexOf(stop);
+      if (end >= 0) expect(out.slice(end + 1).every((t) => t === 0)).toBe(true);
+      else expect(out.length).toBe(8);
+    }
   });
 });
 

@@ -3,6 +3,7 @@
 // token stream. Positions follow the attention mask (HF: cumsum(mask) - 1), so a left-padded row
 // sees exactly the positions it would see alone.
 import * as k from '@kiln/core';
+import { beamSearch } from './beam-search.js';
 import { applyRepetitionPenalty, topKFilter, topPFilter } from './logits.js';
 
 /** The cache a causal LM returns: one key and value tensor per layer. */
@@ -47,8 +48,10 @@ export interface GenerateOptions {
   seed?: number;
   /** Reuse keys and values of earlier steps (default true); false recomputes the whole sequence. */
   useCache?: boolean;
-  /** Beam search is not implemented yet; only 1 is accepted. */
+  /** > 1 runs beam search (HF's, early_stopping=False); not combined with doSample (default 1). */
   numBeams?: number;
+  /** Beam search ranks a finished sequence by sum log p / generatedLength ** lengthPenalty (default 1). */
+  lengthPenalty?: number;
 }
 
 interface Settings {
@@ -61,6 +64,8 @@ interface Settings {
   eos: number[];
   pad: number;
   useCache: boolean;
+  numBeams: number;
+  lengthPenalty: number;
 }
 
 function settings(o: GenerateOptions): Settings {
@@ -75,6 +80,8 @@ function settings(o: GenerateOptions): Settings {
     eos,
     pad: o.padTokenId ?? eos[0] ?? 0,
     useCache: o.useCache ?? true,
+    numBeams: o.numBeams ?? 1,
+    lengthPenalty: o.lengthPenalty ?? 1,
   };
   if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 0)
     throw new RangeError(`generate: maxNewTokens must be a non-negative integer (got ${s.maxNewTokens})`);
@@ -84,8 +91,12 @@ function settings(o: GenerateOptions): Settings {
   if (!(s.topP > 0 && s.topP <= 1)) throw new RangeError(`generate: topP must be in (0, 1] (got ${s.topP})`);
   if (!(s.repetitionPenalty > 0))
     throw new RangeError(`generate: repetitionPenalty must be > 0 (got ${s.repetitionPenalty})`);
-  if ((o.numBeams ?? 1) !== 1)
-    throw new Error(`generate: beam search (numBeams ${o.numBeams}) is not implemented yet; use numBeams 1`);
+  if (!Number.isInteger(s.numBeams) || s.numBeams < 1)
+    throw new RangeError(`generate: numBeams must be a positive integer (got ${s.numBeams})`);
+  if (s.numBeams > 1 && s.doSample)
+    throw new Error(
+      'generate: beam sampling (numBeams > 1 with doSample) is not implemented; use one of them',
+    );
   return s;
 }
 
@@ -98,6 +109,22 @@ function chooseNext(scores: k.Tensor, ids: k.Tensor, s: Settings): k.Tensor {
   if (s.topK > 0) x = topKFilter(x, s.topK);
   if (s.topP < 1) x = topPFilter(x, s.topP);
   return k.multinomial(x.softmax(-1), 1).reshape(-1).to('int32');
+}
+
+function checkInputs(inputIds: k.Tensor, options: GenerateOptions): Settings {
+  const s = settings(options);
+  if (inputIds.ndim !== 2 || k.isFloating(inputIds.dtype) || inputIds.dtype === 'bool')
+    throw new Error(
+      `generate: expected integer inputIds [batch, seq], got ${inputIds.dtype} [${inputIds.shape.join(', ')}]`,
+    );
+  const [b, t] = inputIds.shape;
+  const mask = options.attentionMask ?? null;
+  if (mask && (mask.ndim !== 2 || mask.shape[0] !== b || mask.shape[1] !== t))
+    throw new Error(
+      `generate: attentionMask must be [${b}, ${t}] like inputIds, got [${mask.shape.join(', ')}]`,
+    );
+  if (options.seed !== undefined) k.manualSeed(options.seed);
+  return s;
 }
 
 /** HF's position ids for a padded batch: cumsum(mask) - 1, and 1 at padding. */
@@ -123,19 +150,14 @@ export async function* streamGenerate(
   inputIds: k.Tensor,
   options: GenerateOptions = {},
 ): AsyncGenerator<GenerationStep, void, undefined> {
-  const s = settings(options);
-  if (inputIds.ndim !== 2 || k.isFloating(inputIds.dtype) || inputIds.dtype === 'bool')
+  const s = checkInputs(inputIds, options);
+  if (s.numBeams > 1)
     throw new Error(
-      `generate: expected integer inputIds [batch, seq], got ${inputIds.dtype} [${inputIds.shape.join(', ')}]`,
+      'streamGenerate: beam search cannot stream (the best beam is known only at the end); use generate',
     );
   const [b, t] = inputIds.shape;
   const device = inputIds.device;
   const givenMask = options.attentionMask ?? null;
-  if (givenMask && (givenMask.ndim !== 2 || givenMask.shape[0] !== b || givenMask.shape[1] !== t))
-    throw new Error(
-      `generate: attentionMask must be [${b}, ${t}] like inputIds, got [${givenMask.shape.join(', ')}]`,
-    );
-  if (options.seed !== undefined) k.manualSeed(options.seed);
 
   // A copy, never inputIds itself: ids is replaced (and disposed) every step.
   let ids = k.keep(inputIds.dtype === 'int32' ? inputIds.clone() : inputIds.to('int32'));
@@ -201,6 +223,10 @@ export async function generate(
   inputIds: k.Tensor,
   options: GenerateOptions = {},
 ): Promise<k.Tensor> {
+  if ((options.numBeams ?? 1) > 1) {
+    const s = checkInputs(inputIds, options);
+    return beamSearch(model, inputIds, options.attentionMask ?? null, s);
+  }
   const rows: number[][] = Array.from({ length: inputIds.shape[0] }, () => []);
   for await (const step of streamGenerate(model, inputIds, options)) {
     for (const [i, tok] of step.tokens.entries()) rows[i].push(tok);
