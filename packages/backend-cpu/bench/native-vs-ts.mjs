@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Native vs TypeScript kernels vs PyTorch, in one run: W1 (matmul N = 256..2048) and W2
-// (relu(x*2+1).sum() over 2^22 floats), with this machine's fp32 peak and read bandwidth measured
-// in the same run. Runs on the BUILT package (dist/ and build/Release/kiln_cpu.node): two child
+// Native vs TypeScript kernels vs PyTorch, in one run: W1 (matmul N = 256..2048), W2
+// (relu(x*2+1).sum() over 2^22 floats) and every other Kiln workload that bench/'s registry
+// (bench/src/workloads/) holds (W3 MLP train step, W4 conv2d, ...), with this machine's fp32 peak
+// and read bandwidth measured in the same run. Runs on the BUILT package (dist/ and build/Release/kiln_cpu.node): two child
 // processes, one with KILN_CPU_NATIVE=1 and one with KILN_CPU_NATIVE=0, and PyTorch (bench/'s
 // peers/torch_bench.py with Debian's OpenBLAS, when present) time each case back to back, so all
 // three columns see the same machine load. Medians of the timed repetitions; ratios from one run.
 //
-//   node bench/native-vs-ts.mjs [--n 256,512,1024,2048] [--no-torch] [--no-limits] [--json out.json]
+//   node bench/native-vs-ts.mjs [--workloads W1,W2,W3,W4] [--n 256,512,1024,2048] [--no-torch]
+//                               [--no-limits] [--json out.json]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -19,13 +21,27 @@ const pkg = join(here, '..');
 const repo = join(pkg, '..', '..');
 
 const POLICY = { warmups: 2, minReps: 5, maxReps: 50, targetSeconds: 1, maxCaseSeconds: 40 };
+const REGISTRY = join(repo, 'bench', 'src', 'workloads', 'index.mjs');
+
+/** The Kiln workloads of bench/'s registry by id (kind 'kiln'), or none when it is absent. */
+async function registryWorkloads() {
+  if (!existsSync(REGISTRY)) return new Map();
+  try {
+    const { WORKLOADS } = await import(REGISTRY);
+    return new Map(WORKLOADS.filter((w) => w.kind === 'kiln').map((w) => [w.id, w]));
+  } catch (e) {
+    console.error(`bench: ${REGISTRY} did not load (${e.message}); W1 and W2 only`);
+    return new Map();
+  }
+}
 
 // ---------------------------------------------------------------- child: one Kiln path
 if (process.argv[2] === '--child') {
   await import(join(pkg, 'dist', 'index.js'));
   const k = await import('@kiln/core');
   const now = () => Number(process.hrtime.bigint()) / 1e6;
-  const setups = {
+  const registry = await registryWorkloads();
+  const builtIn = {
     W1: ({ n }) => {
       k.manualSeed(0);
       const a = k.randn([n, n]);
@@ -38,16 +54,21 @@ if (process.argv[2] === '--child') {
       return { step: () => x.mul(2).add(1).relu().sum(), dispose: () => x.dispose() };
     },
   };
+  const setupOf = (id, params) => (registry.has(id) ? registry.get(id).setup(params) : builtIn[id](params));
+  // A repetition ends by reading back what the step returns (one tensor or several), as bench/ does.
   const once = (step) => {
     const t0 = now();
-    k.tidy(() => step().dataSync());
+    k.tidy(() => {
+      const r = step();
+      for (const t of Array.isArray(r) ? r : [r]) t.dataSync();
+    });
     return now() - t0;
   };
   const lines = createInterface({ input: process.stdin });
   process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
   for await (const line of lines) {
     const c = JSON.parse(line);
-    const { step, dispose } = setups[c.workload](c.params);
+    const { step, dispose } = setupOf(c.workload, c.params);
     // The bench harness's protocol: warm-ups, then >= minReps until targetSeconds, boxed per case.
     const start = now();
     const budget = POLICY.maxCaseSeconds * 1000;
@@ -200,10 +221,26 @@ async function startTorch() {
   }
 }
 
-const cases = [
-  ...sizes.map((n) => ({ workload: 'W1', label: `N=${n}`, params: { n }, flop: 2 * n ** 3 })),
-  { workload: 'W2', label: '2^22', params: { numel: 1 << 22 }, bytes: 4 * (1 << 22) },
-];
+const registry = await registryWorkloads();
+const wanted = option('--workloads', ['W1', 'W2', ...[...registry.keys()].filter((id) => id !== 'W1' && id !== 'W2')].join(','))
+  .split(',')
+  .filter(Boolean);
+const cases = [];
+for (const id of wanted) {
+  if (id === 'W1') {
+    cases.push(...sizes.map((n) => ({ workload: 'W1', label: `N=${n}`, params: { n }, flop: 2 * n ** 3 })));
+  } else if (id === 'W2') {
+    cases.push({ workload: 'W2', label: '2^22', params: { numel: 1 << 22 }, bytes: 4 * (1 << 22) });
+  } else if (registry.has(id)) {
+    const w = registry.get(id);
+    const defaults = Object.fromEntries(Object.entries(w.options ?? {}).map(([name, o]) => [name, o.default]));
+    for (const c of w.cases(defaults)) {
+      cases.push({ workload: id, label: c.label, params: c.params, figure: w.figure });
+    }
+  } else {
+    console.error(`bench: no workload ${id} (bench/src/workloads has ${[...registry.keys()].join(', ') || 'none'})`);
+  }
+}
 
 console.log(`@kiln/backend-cpu bench: native vs TypeScript vs PyTorch, ${threads} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const limits = measureLimits();
@@ -230,18 +267,22 @@ for (const c of cases) {
   const nat = await nativeRun.run(msg);
   const ts = await tsRun.run(msg);
   const pt = torch ? await torch.run(msg) : null;
-  const fig = (r) =>
-    r?.medianMs === undefined ? undefined : c.flop ? c.flop / (r.medianMs * 1e6) : c.bytes / (r.medianMs * 1e6);
+  const fig = (r) => {
+    if (r?.medianMs === undefined) return undefined;
+    if (c.flop) return c.flop / (r.medianMs * 1e6);
+    if (c.bytes) return c.bytes / (r.medianMs * 1e6);
+    return c.figure.fromMs(r.medianMs, c.params);
+  };
   rows.push({ c, nat, ts, pt, fNat: fig(nat), fTs: fig(ts), fPt: fig(pt) });
 }
 nativeRun.close();
 tsRun.close();
 torch?.close();
 
-const unit = (c) => (c.flop ? 'GFLOP/s' : 'GB/s');
+const unit = (c) => (c.flop ? 'GFLOP/s' : c.bytes ? 'GB/s' : c.figure.unit);
 const header = ['case', 'native ms', 'TS ms', 'PyTorch ms', 'native', 'TS', 'PyTorch', 'unit', 'native/TS', 'native/PyTorch', '% limit native (PyTorch)'];
 const table = rows.map(({ c, nat, ts, pt, fNat, fTs, fPt }) => {
-  const limit = c.flop ? limits?.peakGflops : limits?.readGBs;
+  const limit = c.flop ? limits?.peakGflops : c.bytes ? limits?.readGBs : undefined;
   const pct = (f) => (limit && f ? `${((100 * f) / limit).toFixed(0)}%` : 'n/a');
   return [
     `${c.workload} ${c.label}`,
@@ -249,12 +290,12 @@ const table = rows.map(({ c, nat, ts, pt, fNat, fTs, fPt }) => {
     fmt(ts.medianMs, ts),
     pt?.medianMs !== undefined ? fmt(pt.medianMs, pt) : pt?.error ? 'error' : 'n/a',
     fNat?.toFixed(1) ?? 'n/a',
-    fTs?.toFixed(c.flop ? 2 : 2) ?? 'n/a',
+    fTs?.toFixed(2) ?? 'n/a',
     fPt?.toFixed(1) ?? 'n/a',
     unit(c),
-    fTs ? `${(ts.medianMs / nat.medianMs).toFixed(1)}x` : 'n/a',
+    ts.medianMs ? `${(ts.medianMs / nat.medianMs).toFixed(1)}x` : 'n/a',
     pt?.medianMs ? `${(pt.medianMs / nat.medianMs).toFixed(2)}` : 'n/a',
-    `${pct(fNat)} (${pct(fPt)})`,
+    limit ? `${pct(fNat)} (${pct(fPt)})` : '',
   ];
 });
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));

@@ -61,6 +61,7 @@ export interface CpuBackendOptions {
 }
 
 const TS_KERNELS = {
+  copy: ew.copy,
   matmul,
   unary: ew.unary,
   binary: ew.binary,
@@ -109,7 +110,7 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     },
     read: async (x) => readView(x),
     readSync: readView,
-    copy: ew.copy,
+    copy: k.copy,
     fill: ew.fill,
     sync: async () => {},
 

@@ -16,6 +16,7 @@ import { loadNative } from './native/load.js';
 const status = loadNative('auto');
 const addon = status.addon;
 const ts = {
+  copy: ew.copy,
   matmul,
   unary: ew.unary,
   binary: ew.binary,
@@ -252,6 +253,23 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
       const outN = view([2]);
       native.binary('pow', a, b, outN);
       expect(values(outN).every(Number.isNaN)).toBe(true);
+    });
+  });
+
+  describe('copy', () => {
+    it('transposes (tiled), permutes, broadcasts and copies contiguous runs', () => {
+      const cases: [KernelTensor, KernelTensor][] = [
+        [view([70, 45], { strides: [1, 70] }), view([70, 45])],
+        [view([3, 40, 50], { strides: [1, 150, 3], offset: 2 }), view([3, 40, 50])],
+        [view([33, 65], { strides: [0, 1] }), view([33, 65])],
+        [view([5000]), view([5000], { offset: 9 })],
+      ];
+      for (const [src, dst] of cases) {
+        const ref = zerosLike(dst);
+        native.copy(src, dst);
+        ts.copy(src, ref);
+        expectClose(dst, ref, 0, 0);
+      }
     });
   });
 

@@ -157,6 +157,18 @@ Napi::Value UnaryF32(const Napi::CallbackInfo& info) {
   });
 }
 
+// copyF32(src, dst, layout)
+Napi::Value CopyF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    int64_t lengths[2];
+    const float* src = floatArray(info[0], "src", lengths[0]);
+    float* dst = floatArray(info[1], "dst", lengths[1]);
+    static const char* const names[] = {"copy src", "copy dst"};
+    const auto L = readLayout<2>(info[2], lengths, names);
+    kiln::copyF32(src, dst, L);
+  });
+}
+
 // binaryF32(op, a, b, out, layout)
 Napi::Value BinaryF32(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
@@ -348,6 +360,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulF32", Napi::Function::New(env, MatmulF32, "matmulF32"));
   exports.Set("unaryF32", Napi::Function::New(env, UnaryF32, "unaryF32"));
   exports.Set("binaryF32", Napi::Function::New(env, BinaryF32, "binaryF32"));
+  exports.Set("copyF32", Napi::Function::New(env, CopyF32, "copyF32"));
   exports.Set("compareF32", Napi::Function::New(env, CompareF32, "compareF32"));
   exports.Set("whereF32", Napi::Function::New(env, WhereF32, "whereF32"));
   exports.Set("reduceF32", Napi::Function::New(env, ReduceF32, "reduceF32"));

@@ -153,4 +153,30 @@ void whereF32(const uint8_t* cond, const float* a, const float* b, float* out, c
   });
 }
 
+void copyF32(const float* src, float* dst, const Layout<2>& L) {
+  if (L.rank == 2 && L.strides[0][0] == 1 && L.strides[1][1] == 1 && L.strides[0][1] != 1) {
+    // dst[i][j] = src[j][i]: walk 32x32 tiles so both sides stay in cache lines already loaded.
+    const int64_t rows = L.shape[0], cols = L.shape[1];
+    const int64_t ss = L.strides[0][1], ds = L.strides[1][0];
+    const float* s0 = src + L.offsets[0];
+    float* d0 = dst + L.offsets[1];
+    constexpr int64_t kTile = 32;
+    const int64_t rowTiles = (rows + kTile - 1) / kTile, colTiles = (cols + kTile - 1) / kTile;
+    const bool parallel = rows * cols >= kParallelGrain;
+    auto tile = [&](int64_t t, int) {
+      const int64_t i0 = (t / colTiles) * kTile, j0 = (t % colTiles) * kTile;
+      const int64_t i1 = std::min(rows, i0 + kTile), j1 = std::min(cols, j0 + kTile);
+      for (int64_t i = i0; i < i1; i++)
+        for (int64_t j = j0; j < j1; j++) d0[i * ds + j] = s0[i + j * ss];
+    };
+    if (parallel) {
+      parallelFor(rowTiles * colTiles, tile);
+    } else {
+      for (int64_t t = 0; t < rowTiles * colTiles; t++) tile(t, 0);
+    }
+    return;
+  }
+  unaryLoop(src, dst, L, [](float v) { return v; });
+}
+
 }  // namespace kiln

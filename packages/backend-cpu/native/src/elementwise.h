@@ -18,6 +18,8 @@ void unaryF32(int op, const float* x, float* out, const Layout<2>& layout);
 void binaryF32(int op, const float* a, const float* b, float* out, const Layout<3>& layout);
 /** Comparisons of float32 operands into a bool (0/1 byte) output; NaN compares unequal to all. */
 void compareF32(int op, const float* a, const float* b, uint8_t* out, const Layout<3>& layout);
+/** Strided float32 copy (operands: src, dst); a 2-d transpose goes through cache-sized tiles. */
+void copyF32(const float* src, float* dst, const Layout<2>& layout);
 /** out = cond ? a : b (operands: cond, a, b, out). */
 void whereF32(const uint8_t* cond, const float* a, const float* b, float* out, const Layout<4>& layout);
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -14,7 +15,8 @@ namespace {
 thread_local bool insideRegion = false;
 
 // After a region, workers spin this long before sleeping: a training step runs many short regions
-// back to back, and waking a sleeping thread costs tens of microseconds on a busy machine.
+// back to back, and waking a sleeping thread costs tens of microseconds (milliseconds when the
+// machine is oversubscribed).
 constexpr auto kSpinFor = std::chrono::microseconds(200);
 
 inline void cpuRelax() {
@@ -25,19 +27,24 @@ inline void cpuRelax() {
 #endif
 }
 
+/**
+ * One parallel region. Threads claim tasks from `next` and count finished ones in `done`; the
+ * caller returns once every task is done, without waiting for helpers that never got to run (on
+ * a busy machine a woken thread may wait milliseconds for a core). A helper that wakes late holds
+ * its own reference to the region, finds no task left and leaves without touching `fn`.
+ */
+struct Region {
+  const std::function<void(int64_t, int)>* fn;
+  int64_t tasks;
+  std::atomic<int64_t> next{0};
+  std::atomic<int64_t> done{0};
+  std::atomic<int> nextSlot{1};
+};
+
 class Pool {
  public:
   explicit Pool(int threads) : threads_(threads) {
-    for (int slot = 1; slot < threads_; slot++) workers_.emplace_back([this, slot] { workerLoop(slot); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-      generation_.fetch_add(1, std::memory_order_release);
-    }
-    wake_.notify_all();
-    for (auto& t : workers_) t.join();
+    for (int i = 1; i < threads_; i++) workers_.emplace_back([this] { workerLoop(); });
   }
 
   int threads() const { return threads_; }
@@ -48,43 +55,38 @@ class Pool {
       for (int64_t t = 0; t < tasks; t++) fn(t, 0);
       return;
     }
-    fn_ = &fn;
-    tasks_ = tasks;
-    next_.store(0, std::memory_order_relaxed);
-    const int helpers = static_cast<int>(std::min<int64_t>(threads_ - 1, tasks - 1));
-    active_.store(helpers, std::memory_order_relaxed);
-    helpers_.store(helpers, std::memory_order_relaxed);
+    auto region = std::make_shared<Region>();
+    region->fn = &fn;
+    region->tasks = tasks;
     {
-      // Under the lock, so a worker about to sleep cannot miss the new generation.
+      // Under the lock, so a worker about to sleep cannot miss the new region.
       std::lock_guard<std::mutex> lock(mu_);
+      current_ = region;
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
-    drain(0);
-    // Helpers finish their last task quickly; spin briefly, then sleep.
-    for (int spin = 0; active_.load(std::memory_order_acquire) != 0; spin++) {
-      if (spin > 20000) {
-        std::unique_lock<std::mutex> lock(mu_);
-        done_.wait(lock, [this] { return active_.load(std::memory_order_acquire) == 0; });
-        break;
-      }
-      cpuRelax();
+    work(*region, 0);
+    for (int spin = 0; region->done.load(std::memory_order_acquire) != tasks; spin++) {
+      if (spin < 4096) cpuRelax();
+      else std::this_thread::yield();
     }
-    fn_ = nullptr;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_ == region) current_.reset();
   }
 
  private:
-  void drain(int slot) {
+  static void work(Region& r, int slot) {
     insideRegion = true;
     for (;;) {
-      const int64_t t = next_.fetch_add(1, std::memory_order_relaxed);
-      if (t >= tasks_) break;
-      (*fn_)(t, slot);
+      const int64_t t = r.next.fetch_add(1, std::memory_order_relaxed);
+      if (t >= r.tasks) break;
+      (*r.fn)(t, slot);
+      r.done.fetch_add(1, std::memory_order_acq_rel);
     }
     insideRegion = false;
   }
 
-  void workerLoop(int slot) {
+  void workerLoop() {
     uint64_t seen = 0;
     for (;;) {
       uint64_t g = generation_.load(std::memory_order_acquire);
@@ -94,22 +96,17 @@ class Pool {
         g = generation_.load(std::memory_order_acquire);
         if ((i & 255) == 255 && std::chrono::steady_clock::now() > spinUntil) break;
       }
-      if (g == seen) {
+      std::shared_ptr<Region> region;
+      {
         std::unique_lock<std::mutex> lock(mu_);
         wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-        g = generation_.load(std::memory_order_acquire);
+        seen = generation_.load(std::memory_order_acquire);
+        region = current_;
       }
-      seen = g;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (stop_) return;
-      }
-      if (slot > helpers_.load(std::memory_order_relaxed)) continue;
-      drain(slot);
-      if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard<std::mutex> lock(mu_);
-        done_.notify_one();
-      }
+      if (!region) continue;
+      // Slots 1.. go to helpers in the order they join, so per-slot scratch is never shared.
+      const int slot = region->nextSlot.fetch_add(1, std::memory_order_relaxed);
+      if (slot < threads_) work(*region, slot);
     }
   }
 
@@ -117,14 +114,9 @@ class Pool {
   std::vector<std::thread> workers_;
   std::mutex regionMu_;  // one region at a time (several JS threads may share the addon)
   std::mutex mu_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> helpers_{0};
-  bool stop_ = false;
-  const std::function<void(int64_t, int)>* fn_ = nullptr;
-  int64_t tasks_ = 0;
-  std::atomic<int64_t> next_{0};
-  std::atomic<int> active_{0};
+  std::shared_ptr<Region> current_;
 };
 
 int configuredThreads() {
@@ -137,7 +129,8 @@ int configuredThreads() {
 }
 
 Pool& pool() {
-  // Leaked on purpose: joining threads from a static destructor at process exit can deadlock.
+  // Leaked on purpose: its threads run until the process exits, and joining them from a static
+  // destructor at exit could deadlock.
   static Pool* p = new Pool(configuredThreads());
   return *p;
 }

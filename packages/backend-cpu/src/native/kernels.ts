@@ -3,6 +3,7 @@
 // cost more than it saves, layouts the addon does not take) to the TypeScript kernel it replaces.
 // Core has validated shapes and dtypes before any of this runs.
 import type {
+  Backend,
   BinaryOp,
   Conv2dParams,
   FusedKernels,
@@ -16,17 +17,18 @@ import { coalesce, type Operand } from '../kernels/strided.js';
 import type { NativeAddon } from './load.js';
 
 /** The TypeScript kernels the native ones stand in front of. */
-export type NativeCapable = Pick<
-  PrimitiveKernels,
-  | 'matmul'
-  | 'unary'
-  | 'binary'
-  | 'where'
-  | 'reduce'
-  | 'conv2d'
-  | 'conv2dBackwardInput'
-  | 'conv2dBackwardWeight'
-> &
+export type NativeCapable = Pick<Backend, 'copy'> &
+  Pick<
+    PrimitiveKernels,
+    | 'matmul'
+    | 'unary'
+    | 'binary'
+    | 'where'
+    | 'reduce'
+    | 'conv2d'
+    | 'conv2dBackwardInput'
+    | 'conv2dBackwardWeight'
+  > &
   Pick<FusedKernels, 'softmax' | 'logSoftmax' | 'logsumexp'>;
 
 /**
@@ -137,6 +139,18 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
   }
 
   return {
+    copy(src, dst) {
+      // Same-dtype float32 copies only (casts stay in TypeScript); above all the transposes that
+      // make a weight gradient contiguous.
+      const useNative =
+        isF32(src) &&
+        isF32(dst) &&
+        numel(dst.shape) >= NATIVE_THRESHOLDS.elementwise &&
+        writeLayout(dst.shape, [src, dst]);
+      if (useNative) addon.copyF32(f32(src), f32(dst), layout);
+      else ts.copy(src, dst);
+    },
+
     matmul(a, b, out) {
       const [batch, m, k] = a.shape;
       const n = b.shape[2];

@@ -35,6 +35,7 @@ export interface NativeAddon {
     n: number,
   ): void;
   unaryF32(op: number, x: Float32Array, out: Float32Array, layout: Float64Array): void;
+  copyF32(src: Float32Array, dst: Float32Array, layout: Float64Array): void;
   binaryF32(op: number, a: Float32Array, b: Float32Array, out: Float32Array, layout: Float64Array): void;
   compareF32(op: number, a: Float32Array, b: Float32Array, out: Uint8Array, layout: Float64Array): void;
   whereF32(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array, layout: Float64Array): void;
@@ -74,6 +75,7 @@ export interface NativeStatus {
 const FUNCTIONS = [
   'matmulF32',
   'unaryF32',
+  'copyF32',
   'binaryF32',
   'compareF32',
   'whereF32',
