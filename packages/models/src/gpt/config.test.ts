@@ -52,3 +52,16 @@ describe('GPT.forward errors', () => {
     expect(m.forward(ids).logits.dataSync()).toEqual(m.forward(ids).logits.dataSync());
   });
 });
+
+describe('GPT initialisation', () => {
+  it("follows HF's _init_weights: N(0, 0.02), c_proj N(0, 0.02 / sqrt(2 n_layer)), zero biases, unit norms", () => {
+    k.manualSeed(0);
+    const m = new GPT({ vocab_size: 500, n_positions: 64, n_embd: 64, n_layer: 4, n_head: 4 });
+    const std = (t: k.Tensor) => t.std().itemSync();
+    expect(std(m.wte.weight)).toBeCloseTo(0.02, 3);
+    expect(std(m.h[0].attn.c_attn.weight)).toBeCloseTo(0.02, 3);
+    expect(std(m.h[3].mlp.c_proj.weight)).toBeCloseTo(0.02 / Math.sqrt(8), 3);
+    expect(m.h[1].attn.c_attn.bias.abs().max().itemSync()).toBe(0);
+    expect(m.ln_f.weight!.min().itemSync()).toBe(1);
+  });
+});

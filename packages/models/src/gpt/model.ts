@@ -41,14 +41,16 @@ export class Conv1D extends nn.Module {
   weight: k.Tensor;
   bias: k.Tensor;
 
+  /** The weight is drawn from N(0, std) (HF's default 0.02); std null leaves it uninitialised. */
   constructor(
     readonly inFeatures: number,
     readonly outFeatures: number,
+    std: number | null = 0.02,
   ) {
     super();
     this.weight = nn.Parameter(k.empty([inFeatures, outFeatures]));
     this.bias = nn.Parameter(k.zeros([outFeatures]));
-    init.normal_(this.weight, 0, 0.02);
+    if (std !== null) init.normal_(this.weight, 0, std);
   }
 
   override forward(x: k.Tensor): k.Tensor {
@@ -83,6 +85,16 @@ function activation(name: string): (x: k.Tensor) => k.Tensor {
   }
 }
 
+/**
+ * HF's _init_weights for a block's projections: N(0, initializer_range), and the residual output
+ * projections (c_proj) scaled by 1 / sqrt(2 n_layer), as GPT-2's paper prescribes. Null: no init.
+ */
+function initStds(config: GPTConfig, initialise: boolean): [number | null, number | null] {
+  if (!initialise) return [null, null];
+  const std = config.initializer_range;
+  return [std, std / Math.sqrt(2 * config.n_layer)];
+}
+
 export class GPTAttention extends nn.Module {
   c_attn: Conv1D;
   c_proj: Conv1D;
@@ -90,11 +102,12 @@ export class GPTAttention extends nn.Module {
   resid_dropout: nn.Dropout;
   private readonly numHeads: number;
 
-  constructor(config: GPTConfig) {
+  constructor(config: GPTConfig, initialise = true) {
     super();
     this.numHeads = config.n_head;
-    this.c_attn = new Conv1D(config.n_embd, 3 * config.n_embd);
-    this.c_proj = new Conv1D(config.n_embd, config.n_embd);
+    const [std, projStd] = initStds(config, initialise);
+    this.c_attn = new Conv1D(config.n_embd, 3 * config.n_embd, std);
+    this.c_proj = new Conv1D(config.n_embd, config.n_embd, projStd);
     this.attn_dropout = new nn.Dropout(config.attn_pdrop);
     this.resid_dropout = new nn.Dropout(config.resid_pdrop);
   }
@@ -133,10 +146,11 @@ export class GPTMLP extends nn.Module {
   dropout: nn.Dropout;
   private readonly act: (x: k.Tensor) => k.Tensor;
 
-  constructor(config: GPTConfig) {
+  constructor(config: GPTConfig, initialise = true) {
     super();
-    this.c_fc = new Conv1D(config.n_embd, config.innerSize);
-    this.c_proj = new Conv1D(config.innerSize, config.n_embd);
+    const [std, projStd] = initStds(config, initialise);
+    this.c_fc = new Conv1D(config.n_embd, config.innerSize, std);
+    this.c_proj = new Conv1D(config.innerSize, config.n_embd, projStd);
     this.dropout = new nn.Dropout(config.resid_pdrop);
     this.act = activation(config.activation_function);
   }
@@ -152,12 +166,12 @@ export class GPTBlock extends nn.Module {
   ln_2: nn.LayerNorm;
   mlp: GPTMLP;
 
-  constructor(config: GPTConfig) {
+  constructor(config: GPTConfig, initialise = true) {
     super();
     this.ln_1 = new nn.LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon });
-    this.attn = new GPTAttention(config);
+    this.attn = new GPTAttention(config, initialise);
     this.ln_2 = new nn.LayerNorm(config.n_embd, { eps: config.layer_norm_epsilon });
-    this.mlp = new GPTMLP(config);
+    this.mlp = new GPTMLP(config, initialise);
   }
 
   override forward(x: k.Tensor, allowed: k.Tensor, past: LayerCache | null): [k.Tensor, LayerCache] {
@@ -181,27 +195,26 @@ export class GPT extends nn.Module {
   /** The tokenizer found next to the weights by fromPretrained (saved with the model). */
   tokenizer: Tokenizer | null = null;
 
-  constructor(config: GPTConfig | (Partial<GPTConfigFields> & Record<string, unknown>) = {}) {
+  /**
+   * `init: false` skips Hugging Face's weight initialisation (for weights about to be loaded;
+   * nn's layers still run their own default init).
+   */
+  constructor(
+    config: GPTConfig | (Partial<GPTConfigFields> & Record<string, unknown>) = {},
+    options: { init?: boolean } = {},
+  ) {
     super();
     const c = config instanceof GPTConfig ? config : new GPTConfig(config);
     this.config = c;
     this.wte = new nn.Embedding(c.vocab_size, c.n_embd);
     this.wpe = new nn.Embedding(c.n_positions, c.n_embd);
     this.drop = new nn.Dropout(c.embd_pdrop);
-    this.h = new nn.ModuleList(Array.from({ length: c.n_layer }, () => new GPTBlock(c)));
+    const initialise = options.init !== false;
+    this.h = new nn.ModuleList(Array.from({ length: c.n_layer }, () => new GPTBlock(c, initialise)));
     this.ln_f = new nn.LayerNorm(c.n_embd, { eps: c.layer_norm_epsilon });
-    this.initWeights();
-  }
-
-  /** HF's _init_weights: N(0, initializer_range) weights, zero biases, c_proj scaled by 1/sqrt(2 n_layer). */
-  private initWeights(): void {
-    const std = this.config.initializer_range;
-    init.normal_(this.wte.weight, 0, std);
-    init.normal_(this.wpe.weight, 0, std);
-    for (const [name, p] of this.namedParameters()) {
-      if (!name.startsWith('h.')) continue;
-      if (name.endsWith('c_proj.weight')) init.normal_(p, 0, std / Math.sqrt(2 * this.config.n_layer));
-      else if (/(c_attn|c_fc)\.weight$/.test(name)) init.normal_(p, 0, std);
+    if (initialise) {
+      init.normal_(this.wte.weight, 0, c.initializer_range);
+      init.normal_(this.wpe.weight, 0, c.initializer_range);
     }
   }
 
@@ -212,7 +225,7 @@ export class GPT extends nn.Module {
   static async fromPretrained(dir: string, options: FromPretrainedOptions = {}): Promise<GPT> {
     const device = options.device ?? k.getDefaultDevice();
     const { config, state, lmHead, tokenizer } = await readPretrained(dir, device);
-    const model = new GPT(config);
+    const model = new GPT(config, { init: false });
     try {
       if (model.device !== device) model.to(device);
       model.loadStateDict(state);
