@@ -445,6 +445,35 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
   });
 });
 
+describe.skipIf(addon === null)('the addon under concurrent callers', () => {
+  it('worker threads calling matmul at once get the same results as one thread', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const path = status.detail.split(' (')[0];
+    // Each worker multiplies the same seeded matrices; the pool serves one region at a time and
+    // runs the others' work serially on their own threads.
+    const source = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const addon = require(workerData.path);
+      const n = 97, k = 131, m = 113;
+      let s = 7;
+      const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648 - 0.5; };
+      const a = Float32Array.from({ length: m * k }, rnd), b = Float32Array.from({ length: k * n }, rnd);
+      const out = new Float32Array(m * n);
+      for (let r = 0; r < 20; r++) addon.matmulF32(a, 0, 0, k, 1, b, 0, 0, n, 1, out, 0, 0, n, 1, 1, m, k, n);
+      parentPort.postMessage(Array.from(out));
+    `;
+    const run = () =>
+      new Promise<number[]>((resolve, reject) => {
+        const w = new Worker(source, { eval: true, workerData: { path } });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    const results = await Promise.all([run(), run(), run()]);
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+});
+
 describe('loading', () => {
   it('KILN_CPU_NATIVE=0 (mode false) never loads the addon', () => {
     expect(loadNative(false).addon).toBeNull();
