@@ -1,6 +1,8 @@
 // GPT against the PyTorch reference of scripts/fixtures/gpt2.py: the same tiny GPT-2 saved in both
 // Hugging Face layouts, with its logits, loss, one backward's gradients and a greedy continuation.
 import '@kiln/backend-cpu';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +13,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT } from '../index.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test-fixtures/gpt2/', import.meta.url));
+const REFERENCE_SCRIPT = fileURLToPath(new URL('../../../../scripts/fixtures/gpt2.py', import.meta.url));
+
+/** Debian's python3 with torch, which the fixture script needs (absent in CI: the test says so). */
+function hasTorch(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+    return existsSync(REFERENCE_SCRIPT);
+  } catch {
+    return false;
+  }
+}
 
 interface Expected {
   inputIds: number[][];
@@ -154,4 +167,17 @@ describe('GPT.save', () => {
     fromMerges.dispose();
     await rm(dir, { recursive: true });
   });
+
+  it.skipIf(!hasTorch())(
+    'writes a folder the PyTorch GPT-2 loads strictly and runs identically (needs /usr/bin/python3 + torch)',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'kiln-gpt-'));
+      await model.save(dir);
+      const report = execFileSync('/usr/bin/python3', [REFERENCE_SCRIPT, '--check', dir], {
+        encoding: 'utf8',
+      });
+      expect(report).toMatch(/max \|logit difference\| 0$/m);
+      await rm(dir, { recursive: true });
+    },
+  );
 });
