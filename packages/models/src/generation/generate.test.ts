@@ -202,16 +202,22 @@ describe('beam search', () => {
     k.dispose([input, mask]);
   });
 
-  it('never continues past a stop token: what follows one is padding', async () => {
-    const free = (await generated(PROMPTS[0], { maxNewTokens: 8, numBeams: 3 })).slice(PROMPTS[0].length);
-    for (const stop of free.slice(0, 3)) {
-      const out = (
-        await generated(PROMPTS[0], { maxNewTokens: 8, numBeams: 3, eosTokenId: stop, padTokenId: 0 })
-      ).slice(PROMPTS[0].length);
-      expect(out.length).toBeLessThanOrEqual(8);
-      const end = out.indexOf(stop);
-      if (end >= 0) expect(out.slice(end + 1).every((t) => t === 0)).toBe(true);
-      else expect(out.length).toBe(8);
+  it('with stop tokens and length penalties gives exactly the PyTorch reference hypotheses', async () => {
+    const { beam, beamWithStop } = JSON.parse(await readFile(join(FIXTURES, 'expected.json'), 'utf8')) as {
+      beam: { prompt: number[] };
+      beamWithStop: { eosTokenId: number; lengthPenalty: number; tokens: number[] }[];
+    };
+    for (const c of beamWithStop) {
+      const out = await generated(beam.prompt, {
+        maxNewTokens: 8,
+        numBeams: 3,
+        eosTokenId: c.eosTokenId,
+        lengthPenalty: c.lengthPenalty,
+      });
+      expect(out, `eos ${c.eosTokenId}, length penalty ${c.lengthPenalty}`).toEqual([
+        ...beam.prompt,
+        ...c.tokens,
+      ]);
     }
   });
 });
