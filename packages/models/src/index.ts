@@ -1,5 +1,7 @@
 // @kiln/models: reference models built on @kiln/nn and @kiln/tokenizers. Part 1: GPT (GPT-2).
 
+export type { LogitsModel, PerplexityBatch } from './evaluation/perplexity.js';
+export { perplexity } from './evaluation/perplexity.js';
 export type { CausalLM, GenerateOptions, GenerationStep, KeyValueCache } from './generation/generate.js';
 export { generate, streamGenerate } from './generation/generate.js';
 export { applyRepetitionPenalty, topKFilter, topPFilter } from './generation/logits.js';
