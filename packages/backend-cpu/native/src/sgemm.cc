@@ -245,10 +245,12 @@ void sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, OutputVi
           }
         });
         // Compute tasks: MC-row blocks x column chunks, enough of them to balance the pool.
-        int64_t mc = MC / mr * mr;
+        // Row blocks of equal height (no short last block to leave a thread idle at the end).
+        const int64_t rowBlocks = (mb + MC - 1) / MC;
+        int64_t mc = ((mb + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr;
         int64_t chunkPanels = nPanels;
         auto tasksFor = [&] { return ((mb + mc - 1) / mc) * ((nPanels + chunkPanels - 1) / chunkPanels); };
-        while (threads > 1 && tasksFor() < 4 * threads && chunkPanels > 4) chunkPanels = (chunkPanels + 1) / 2;
+        while (threads > 1 && tasksFor() < 8 * threads && chunkPanels > 4) chunkPanels = (chunkPanels + 1) / 2;
         while (threads > 1 && tasksFor() < 2 * threads && mc > 4 * mr) mc = (mc / 2 + mr - 1) / mr * mr;
         const int64_t nChunks = (nPanels + chunkPanels - 1) / chunkPanels;
         const int64_t mBlocks = (mb + mc - 1) / mc;
