@@ -17,8 +17,8 @@ export interface LogitsModel {
   ): { logits: k.Tensor };
 }
 
-/** Sum of next-token NLL and the number of predicted tokens of one batch. */
-function batchNll(model: LogitsModel, batch: PerplexityBatch): { nll: number; tokens: number } {
+/** Sum of next-token NLL and the number of predicted tokens of one batch (0-d tensors). */
+function batchNll(model: LogitsModel, batch: PerplexityBatch): { nll: k.Tensor; tokens: k.Tensor } {
   const { inputIds, attentionMask = null, labels = null } = k.isTensor(batch) ? { inputIds: batch } : batch;
   return k.noGrad(() =>
     k.tidy(() => {
@@ -44,9 +44,8 @@ function batchNll(model: LogitsModel, batch: PerplexityBatch): { nll: number; to
       const nll = F.crossEntropy(shiftLogits, shiftTargets, {
         reduction: 'sum',
         ignoreIndex: -100,
-      }).itemSync();
-      const tokens = shiftTargets.ne(-100).sum().itemSync();
-      return { nll, tokens };
+      });
+      return { nll, tokens: shiftTargets.ne(-100).sum() };
     }),
   );
 }
@@ -63,8 +62,10 @@ export async function perplexity(
   let tokens = 0;
   for await (const batch of batches) {
     const r = batchNll(model, batch);
-    nll += r.nll;
-    tokens += r.tokens;
+    // Read asynchronously, so that it runs on backends that cannot block (WebGPU).
+    nll += await r.nll.item();
+    tokens += await r.tokens.item();
+    k.dispose([r.nll, r.tokens]);
   }
   if (tokens === 0)
     throw new Error('perplexity: the batches hold no predicted tokens (need sequences of length >= 2)');

@@ -82,6 +82,19 @@ describe('GPT.fromPretrained', () => {
     legacy.dispose();
   });
 
+  it('accepts an explicit lm_head.weight equal to wte and rejects an untied one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-gpt-'));
+    await model.save(dir);
+    const file = join(dir, 'model.safetensors');
+    const tensors = await k.loadSafetensors(file);
+    const wte = tensors['transformer.wte.weight'];
+    await k.saveSafetensors(file, { ...tensors, 'lm_head.weight': wte });
+    (await GPT.fromPretrained(dir)).dispose();
+    await k.saveSafetensors(file, { ...tensors, 'lm_head.weight': wte.mul(2) });
+    await expect(GPT.fromPretrained(dir)).rejects.toThrow(/lm_head\.weight differs from wte\.weight/);
+    await rm(dir, { recursive: true });
+  });
+
   it('fails with a clear error when the folder has no weights', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kiln-gpt-'));
     await model.save(dir);

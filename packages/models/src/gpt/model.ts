@@ -229,10 +229,18 @@ export class GPT extends nn.Module {
     try {
       if (model.device !== device) model.to(device);
       model.loadStateDict(state);
-      if (lmHead && !k.noGrad(() => lmHead.to(model.wte.weight.dtype).eq(model.wte.weight).all().itemSync()))
-        throw new Error(
-          'GPT.fromPretrained: lm_head.weight differs from wte.weight; GPT ties them (untied heads are not supported)',
+      if (lmHead) {
+        // Read asynchronously: itemSync is unavailable on WebGPU.
+        const same = k.noGrad(() =>
+          k.tidy(() => lmHead.to(model.wte.weight.dtype).eq(model.wte.weight).all()),
         );
+        const tied = (await same.item()) !== 0;
+        same.dispose();
+        if (!tied)
+          throw new Error(
+            'GPT.fromPretrained: lm_head.weight differs from wte.weight; GPT ties them (untied heads are not supported)',
+          );
+      }
     } catch (e) {
       model.dispose();
       throw e;
