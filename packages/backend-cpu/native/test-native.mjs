@@ -15,7 +15,9 @@ const asan = process.argv.includes('--asan');
 const addon = asan
   ? join(root, 'build-asan', 'build', 'Release', 'kiln_cpu.node')
   : process.env.KILN_CPU_NATIVE_PATH || join(root, 'build', 'Release', 'kiln_cpu.node');
-const env = { ...process.env, KILN_CPU_NATIVE: '1', KILN_CPU_NATIVE_THRESHOLD: '0' };
+// KILN_CPU_POOL_POISON=1: every reused buffer starts as NaN, so an op that read its output before
+// writing it would fail here (see src/native/buffer-pool.ts).
+const env = { ...process.env, KILN_CPU_NATIVE: '1', KILN_CPU_NATIVE_THRESHOLD: '0', KILN_CPU_POOL_POISON: '1' };
 if (asan) {
   const libasan = spawnSync('g++', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim();
   Object.assign(env, { KILN_CPU_NATIVE_PATH: addon, LD_PRELOAD: libasan, ASAN_OPTIONS: 'detect_leaks=0' });
@@ -25,9 +27,14 @@ if (!existsSync(addon)) {
   console.log(msg);
   process.exit(process.argv.includes('--require') ? 1 : 0);
 }
-const files = ['src/conformance.test.ts', 'src/pytorch-parity.test.ts', ...(asan ? ['src/native-kernels.test.ts'] : [])];
+const files = [
+  'src/conformance.test.ts',
+  'src/pytorch-parity.test.ts',
+  'src/conv.test.ts',
+  ...(asan ? ['src/native-kernels.test.ts'] : []),
+];
 console.log(
-  `native conformance run${asan ? ' under AddressSanitizer' : ''}: ${files.join(' ')} with KILN_CPU_NATIVE=1 KILN_CPU_NATIVE_THRESHOLD=0`,
+  `native conformance run${asan ? ' under AddressSanitizer' : ''}: ${files.join(' ')} with KILN_CPU_NATIVE=1 KILN_CPU_NATIVE_THRESHOLD=0 KILN_CPU_POOL_POISON=1`,
 );
 // vitest's own entry, run by this Node: works outside `pnpm run` too, where .bin is not on PATH.
 const vitest = join(dirname(createRequire(join(root, 'package.json')).resolve('vitest/package.json')), 'vitest.mjs');

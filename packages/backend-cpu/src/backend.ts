@@ -79,7 +79,9 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const { addon } = loadNative(options.native ?? nativeModeFromEnv());
   const k = addon ? nativeKernels(addon, TS_KERNELS) : TS_KERNELS;
   // With the native kernels, large float32 buffers are recycled (native/buffer-pool.ts).
-  const recycler = addon ? new Float32Pool(512 * 2 ** 20) : null;
+  const poison = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
+    .KILN_CPU_POOL_POISON;
+  const recycler = addon ? new Float32Pool(512 * 2 ** 20, { poison: poison === '1' }) : null;
   return {
     name: 'cpu',
     computeDTypes: new Set(COMPUTE),

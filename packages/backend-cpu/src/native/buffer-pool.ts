@@ -2,33 +2,50 @@
 // costs its page faults (and, once dropped, a share of a V8 collection) on every training step or
 // elementwise op; kernels that stream memory at ~20 GB/s spend more time faulting pages in than
 // computing. Core hands a buffer back through `free` when its last view is released, so the same
-// memory can serve the next allocation of that size. Reused arrays are zero-filled, keeping
-// `alloc`'s contract (fresh memory reads as zeros). Only arrays this pool allocated come back to
+// memory can serve the next allocation of that size. Only arrays this pool allocated come back to
 // it: an adopted array (safetensors bytes, user data) is never reused.
+//
+// A reused array is not cleared: core writes every output before reading it and makes zeros with
+// `fill` (as it must for GPU backends, whose pooled memory is never cleared either). The native
+// conformance run checks exactly that with KILN_CPU_POOL_POISON=1, which pools every size and
+// fills each reused array with NaN, so a read before a write shows up as a wrong value.
 
 const MIN_ELEMENTS = 1 << 16; // 256 KiB: below this, allocation is cheap and V8's young space serves it
+
+export interface Float32PoolOptions {
+  /** Pool every size and fill reused arrays with NaN (tests of the write-before-read contract). */
+  poison?: boolean;
+}
 
 export class Float32Pool {
   private readonly lists = new Map<number, Float32Array[]>();
   private readonly owned = new WeakSet<Float32Array>();
   private readonly pooled = new WeakSet<Float32Array>();
+  private readonly minElements: number;
+  private readonly poison: boolean;
   private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    options: Float32PoolOptions = {},
+  ) {
+    this.poison = options.poison ?? false;
+    this.minElements = this.poison ? 1 : MIN_ELEMENTS;
+  }
 
-  /** A zeroed array of `numel` elements, reused when one of that size is free. */
+  /** An array of `numel` elements: a returned one of that size (contents unspecified), or a new one. */
   take(numel: number): Float32Array {
-    if (numel >= MIN_ELEMENTS) {
+    if (numel >= this.minElements) {
       const reused = this.lists.get(numel)?.pop();
       if (reused !== undefined) {
         this.pooled.delete(reused);
         this.bytes -= reused.byteLength;
-        reused.fill(0);
+        if (this.poison) reused.fill(Number.NaN);
         return reused;
       }
     }
     const fresh = new Float32Array(numel);
-    if (numel >= MIN_ELEMENTS) this.owned.add(fresh);
+    if (numel >= this.minElements) this.owned.add(fresh);
     return fresh;
   }
 
