@@ -101,6 +101,34 @@ describe('generate', () => {
     expect(c).not.toEqual(a);
   });
 
+  it('samples from softmax(logits / temperature) restricted to the top k (empirical frequencies of 4000 rows)', async () => {
+    const rows = 4000;
+    const temperature = 0.7;
+    const topK = 5;
+    const prompt = ids([PROMPTS[0]]);
+    const logits = k.tidy(() =>
+      Array.from(
+        k
+          .noGrad(() => model.forward(prompt).logits)
+          .select(1, 4)
+          .dataSync() as Float32Array,
+      ),
+    );
+    const top = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, topK);
+    const z = top.reduce((acc, i) => acc + Math.exp(logits[i] / temperature), 0);
+    const batch = ids(new Array(rows).fill(PROMPTS[0]));
+    const out = await model.generate(batch, { maxNewTokens: 1, doSample: true, temperature, topK, seed: 42 });
+    const drawn = (out.toArraySync() as number[][]).map((r) => r[5]);
+    for (const tok of drawn) expect(top).toContain(tok);
+    for (const i of top) {
+      const p = Math.exp(logits[i] / temperature) / z;
+      const freq = drawn.filter((t) => t === i).length / rows;
+      // 5 standard deviations of a binomial proportion
+      expect(Math.abs(freq - p), `token ${i}`).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / rows) + 1e-9);
+    }
+    k.dispose([prompt, batch, out]);
+  });
+
   it('samples the argmax when top-k is 1 or top-p keeps only the most likely token', async () => {
     const greedy = await generated(PROMPTS[1], { maxNewTokens: 8 });
     expect(await generated(PROMPTS[1], { maxNewTokens: 8, doSample: true, topK: 1, seed: 5 })).toEqual(
