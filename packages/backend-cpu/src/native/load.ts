@@ -209,8 +209,6 @@ export function loadNative(mode: NativeMode = nativeModeFromEnv()): NativeStatus
       console.warn(
         `@kiln/backend-cpu: native kernels unavailable (${loaded.detail}); using the TypeScript kernels. ` +
           '(In the Kiln repository: `pnpm --filter @kiln/backend-cpu run build:native`.) KILN_CPU_NATIVE=0 silences this.',
-      ); using the TypeScript kernels. ` +
-          'Build them with `pnpm --filter @kiln/backend-cpu run build:native`; KILN_CPU_NATIVE=0 silences this.',
       );
     }
   }
