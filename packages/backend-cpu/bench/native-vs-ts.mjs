@@ -279,10 +279,20 @@ for (const c of cases) {
   const natRounds = [];
   const ptRounds = [];
   let ts = null;
+  // A pause before each side: the previous one's threads (OpenMP's spin-wait above all) must not
+  // take cores from the next.
+  const settle = () => new Promise((r) => setTimeout(r, 300));
   for (let r = 0; r < rounds; r++) {
+    await settle();
     natRounds.push(await nativeRun.run(msg));
-    if (r === 0) ts = await tsRun.run(msg);
-    if (torch) ptRounds.push(await torch.run(msg));
+    if (r === 0) {
+      await settle();
+      ts = await tsRun.run(msg);
+    }
+    if (torch) {
+      await settle();
+      ptRounds.push(await torch.run(msg));
+    }
   }
   const nat = merge(natRounds);
   const pt = torch ? merge(ptRounds) : null;

@@ -56,10 +56,16 @@ int64_t integer(const Napi::Value& v, const char* what) {
 /** Checks that every element of the view (offset, shape, strides) lies in [0, length). */
 void checkView(int64_t length, int64_t offset, int rank, const int64_t* shape, const int64_t* strides,
                const char* what) {
-  int64_t lo = offset, hi = offset;
   for (int d = 0; d < rank; d++) {
     if (shape[d] < 0) fail(std::string(what) + ": negative size");
     if (shape[d] == 0) return;  // empty: touches nothing
+  }
+  // Each span is bounded first (in double, exactly enough for the comparison), so the int64 sums
+  // below cannot wrap around into a small, passing value.
+  int64_t lo = offset, hi = offset;
+  for (int d = 0; d < rank; d++) {
+    if (static_cast<double>(shape[d] - 1) * std::fabs(static_cast<double>(strides[d])) > 0x1p58)
+      fail(std::string(what) + ": view spans more elements than any array holds");
     const int64_t span = (shape[d] - 1) * strides[d];
     if (span < 0) lo += span; else hi += span;
   }
