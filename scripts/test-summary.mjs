@@ -11,7 +11,11 @@ for (const group of ['packages', '.']) {
   if (!existsSync(group)) continue;
   const dirs = group === '.' ? ['bench', 'examples'] : readdirSync(group).map((d) => join(group, d));
   for (const dir of dirs) {
-    for (const [name, label] of [['test-report.json', dir], ['browser-test-report.json', `${dir} (chromium)`]]) {
+    for (const [name, label] of [
+      ['test-report.json', dir],
+      ['native-test-report.json', `${dir} (native)`],
+      ['browser-test-report.json', `${dir} (chromium)`],
+    ]) {
       const file = join(dir, name);
       if (!existsSync(file)) continue;
       const r = JSON.parse(readFileSync(file, 'utf8'));

@@ -12,6 +12,8 @@ export default defineConfig({
     include: ['src/**/*.test.ts'],
     testTimeout: 60_000,
     // Under CI every package also writes a JSON report; scripts/test-summary.mjs adds them up.
-    reporters: process.env.CI ? ['default', ['json', { outputFile: 'test-report.json' }]] : ['default'],
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: process.env.KILN_TEST_REPORT ?? 'test-report.json' }]]
+      : ['default'],
   },
 });

@@ -17,7 +17,14 @@ const addon = asan
   : process.env.KILN_CPU_NATIVE_PATH || join(root, 'build', 'Release', 'kiln_cpu.node');
 // KILN_CPU_POOL_POISON=1: every reused buffer starts as NaN, so an op that read its output before
 // writing it would fail here (see src/native/buffer-pool.ts).
-const env = { ...process.env, KILN_CPU_NATIVE: '1', KILN_CPU_NATIVE_THRESHOLD: '0', KILN_CPU_POOL_POISON: '1' };
+const env = {
+  ...process.env,
+  KILN_CPU_NATIVE: '1',
+  KILN_CPU_NATIVE_THRESHOLD: '0',
+  KILN_CPU_POOL_POISON: '1',
+  // CI's summary counts this run beside the TypeScript run's report.
+  KILN_TEST_REPORT: 'native-test-report.json',
+};
 if (asan) {
   const libasan = spawnSync('g++', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout.trim();
   Object.assign(env, { KILN_CPU_NATIVE_PATH: addon, LD_PRELOAD: libasan, ASAN_OPTIONS: 'detect_leaks=0' });
