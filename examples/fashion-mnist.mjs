@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import '@kiln/backend-cpu';
 import * as k from '@kiln/core';
-import { DataLoader, ProgressBar, TensorDataset, loadFashionMNIST, writeLossCurve } from '@kiln/data';
+import { DataLoader, loadFashionMNIST, ProgressBar, TensorDataset, writeLossCurve } from '@kiln/data';
 import { F, nn, optim } from '@kiln/nn';
 
 const { values: args } = parseArgs({
@@ -75,7 +75,11 @@ async function accuracy(model, data) {
     correct += await k.noGrad(() =>
       k.tidy(() => {
         const logits = model.forward(data.x.slice(0, i, i + 1000));
-        return logits.argmax(1).eq(data.y.slice(0, i, i + 1000)).sum().item();
+        return logits
+          .argmax(1)
+          .eq(data.y.slice(0, i, i + 1000))
+          .sum()
+          .item();
       }),
     );
   }
@@ -99,7 +103,11 @@ async function run(name, epochs) {
   const started = performance.now();
   for (let epoch = 1; epoch <= epochs; epoch++) {
     model.train();
-    const bar = new ProgressBar({ total: loader.length, label: `${name} epoch ${epoch}/${epochs}`, unit: 'batch' });
+    const bar = new ProgressBar({
+      total: loader.length,
+      label: `${name} epoch ${epoch}/${epochs}`,
+      unit: 'batch',
+    });
     for await (const [xb, yb] of loader) {
       const loss = k.tidy(() => {
         const l = F.crossEntropy(model.forward(xb), yb);

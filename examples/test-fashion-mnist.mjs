@@ -32,7 +32,9 @@ let failed = 0;
 for (const [model, target] of Object.entries(TARGETS)) {
   const ok = testAccuracy[model] >= target;
   if (!ok) failed++;
-  console.log(`${ok ? 'PASS' : 'FAIL'} ${model}: test accuracy ${(testAccuracy[model] * 100).toFixed(2)}% (target ${target * 100}%)`);
+  console.log(
+    `${ok ? 'PASS' : 'FAIL'} ${model}: test accuracy ${(testAccuracy[model] * 100).toFixed(2)}% (target ${target * 100}%)`,
+  );
 }
 report(Object.keys(TARGETS).length - failed, failed, 0);
 process.exit(failed ? 1 : 0);

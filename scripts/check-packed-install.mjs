@@ -3,19 +3,23 @@
 // there (ESM and CommonJS), so a broken `exports` map, a missing file or a workspace-only import
 // fails CI rather than a user.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'kiln-packed-'));
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 
 for (const pkg of ['core', 'backend-cpu']) {
   run('npx', ['-y', 'pnpm@10', 'pack', '--pack-destination', work], join(root, 'packages', pkg));
 }
 const tarballs = readdirSync(work).filter((f) => f.endsWith('.tgz'));
-writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'packed-check', private: true, type: 'module' }));
+writeFileSync(
+  join(work, 'package.json'),
+  JSON.stringify({ name: 'packed-check', private: true, type: 'module' }),
+);
 run('npm', ['install', '--no-audit', '--no-fund', ...tarballs.map((t) => `./${t}`)], work);
 
 // The example is the first ```js block after the <!-- example:core --> marker in the core README.

@@ -1,6 +1,6 @@
 // Writes the shared package skeleton (package.json, tsconfig, tsup and vitest configs) for one
 // workspace package. Used once per package; kept so that a new package starts from the same shape.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [dir, name, description, entriesArg = 'index', peerCore = 'yes'] = process.argv.slice(2);

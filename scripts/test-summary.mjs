@@ -1,6 +1,6 @@
 // Sums the JSON reports every package's vitest run writes under CI (see vitest.config.ts) into one
 // closing line, "Tests: N passed, N failed, N skipped", so a CI log ends with the whole count.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 let passed = 0;
@@ -19,10 +19,12 @@ for (const group of ['packages', '.']) {
       const file = join(dir, name);
       if (!existsSync(file)) continue;
       const r = JSON.parse(readFileSync(file, 'utf8'));
-    passed += r.numPassedTests;
-    failed += r.numFailedTests;
-    skipped += r.numPendingTests + (r.numTodoTests ?? 0);
-      rows.push(`${label.padEnd(38)} ${String(r.numPassedTests).padStart(5)} passed ${String(r.numFailedTests).padStart(3)} failed ${String(r.numPendingTests).padStart(3)} skipped`);
+      passed += r.numPassedTests;
+      failed += r.numFailedTests;
+      skipped += r.numPendingTests + (r.numTodoTests ?? 0);
+      rows.push(
+        `${label.padEnd(38)} ${String(r.numPassedTests).padStart(5)} passed ${String(r.numFailedTests).padStart(3)} failed ${String(r.numPendingTests).padStart(3)} skipped`,
+      );
     }
   }
 }

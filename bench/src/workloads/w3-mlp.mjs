@@ -16,7 +16,13 @@ export default {
   setup(params) {
     k.manualSeed(0);
     const batch = Number(params.batch);
-    const model = new nn.Sequential(new nn.Linear(784, 256), new nn.ReLU(), new nn.Linear(256, 256), new nn.ReLU(), new nn.Linear(256, 10));
+    const model = new nn.Sequential(
+      new nn.Linear(784, 256),
+      new nn.ReLU(),
+      new nn.Linear(256, 256),
+      new nn.ReLU(),
+      new nn.Linear(256, 10),
+    );
     const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
     const x = k.randn([batch, 784]);
     const y = k.randint(0, 10, [batch]);

@@ -318,9 +318,16 @@ describe('memory', () => {
       k.tidy(() => {
         const x = k.randn([2, 3, 9, 9]);
         const h = k.conv2d(x, w1, b1, { padding: 'same' }).relu();
-        const pooled = k.maxPool2d(h, { kernelSize: 3, stride: 2, ceilMode: true, returnIndices: true }).values;
+        const pooled = k.maxPool2d(h, {
+          kernelSize: 3,
+          stride: 2,
+          ceilMode: true,
+          returnIndices: true,
+        }).values;
         const up = k.convTranspose2d(pooled, w2, null, { stride: 2, outputPadding: 1 });
-        const loss = k.adaptiveAvgPool2d(k.avgPool2d(up, { kernelSize: 2, divisorOverride: 3 }), [3, 2]).sum();
+        const loss = k
+          .adaptiveAvgPool2d(k.avgPool2d(up, { kernelSize: 2, divisorOverride: 3 }), [3, 2])
+          .sum();
         loss.backward();
       });
     step();

@@ -18,7 +18,9 @@ describe('devices', () => {
   it('refuses to mix devices in one op and names both', () => {
     const a = k.ones([2]);
     const b = k.ones([2], { device: 'alt' });
-    expect(() => a.add(b)).toThrow("add: expected all tensors to be on the same device, but found at least two devices, 'cpu' and 'alt'");
+    expect(() => a.add(b)).toThrow(
+      "add: expected all tensors to be on the same device, but found at least two devices, 'cpu' and 'alt'",
+    );
     expect(() => k.cat([a, b])).toThrow(/cat: .*'cpu' and 'alt'/);
   });
 
@@ -39,7 +41,9 @@ describe('devices', () => {
   });
 
   it('an unknown device says which backends exist and how to add one', () => {
-    expect(() => k.zeros([2], { device: 'webgpu' })).toThrow(/no backend registered for device 'webgpu' \(registered: .*cpu.*\)\. Install and import its package/);
+    expect(() => k.zeros([2], { device: 'webgpu' })).toThrow(
+      /no backend registered for device 'webgpu' \(registered: .*cpu.*\)\. Install and import its package/,
+    );
     expect(() => k.zeros([2], { device: 'cuda:x' })).toThrow(/invalid device string/);
   });
 
@@ -49,7 +53,12 @@ describe('devices', () => {
     expect(Array.from(await h.data(), Number)).toEqual([1.5, -2.25, 65504]);
     expect(() => h.add(1)).toThrow("add: dtype float16 is not supported for computation on device 'cpu'");
     expect(await h.to('float32').add(1).toArray()).toEqual([2.5, -1.25, 65505]);
-    expect(await k.tensor([1 / 3], { dtype: 'bfloat16' }).to('float32').item()).toBe(0.333984375);
+    expect(
+      await k
+        .tensor([1 / 3], { dtype: 'bfloat16' })
+        .to('float32')
+        .item(),
+    ).toBe(0.333984375);
   });
 
   it('int64 reads back as BigInt64Array and converts exactly within 2^53', async () => {

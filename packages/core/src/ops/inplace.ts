@@ -61,7 +61,7 @@ function inplace<T extends Tensor>(
   const tracking =
     isGradEnabled() &&
     (self.requiresGrad || (base?.requiresGrad ?? false) || others.some((o) => o?.requiresGrad));
-  if (tracking && base && base.isLeaf && base.requiresGrad) {
+  if (tracking && base?.isLeaf && base.requiresGrad) {
     throw new Error(
       `${op}: a view of a leaf Variable that requires grad is being used in an in-place operation.`,
     );
