@@ -2,6 +2,7 @@
 // function in kernels/, so a native implementation can replace any one of them behind the same
 // signature: in Node, when the addon is built, native/kernels.ts does so for float32 work.
 import type { Backend, DeviceBuffer, DType, KernelTensor, TypedArray } from '@kiln/core';
+import { contiguousStrides } from '@kiln/core';
 import { allocArray, arrayOf, type CpuArray, CpuBuffer } from './buffer.js';
 import * as conv from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
@@ -11,7 +12,6 @@ import { matmul } from './kernels/matmul.js';
 import * as pool from './kernels/pool.js';
 import { random } from './kernels/random.js';
 import * as red from './kernels/reduce.js';
-import { contiguousStridesOf } from './kernels/strided.js';
 import { Float32Pool } from './native/buffer-pool.js';
 import { nativeKernels } from './native/kernels.js';
 import { loadNative, type NativeMode, nativeModeFromEnv } from './native/load.js';
@@ -45,7 +45,7 @@ function readView(x: KernelTensor): TypedArray {
     buffer: out,
     dtype: hostDtype,
     shape: x.shape,
-    strides: contiguousStridesOf(x.shape),
+    strides: contiguousStrides(x.shape),
     offset: 0,
   });
   if (x.dtype === 'int64') return BigInt64Array.from(out.data as Float64Array, (v) => BigInt(v));

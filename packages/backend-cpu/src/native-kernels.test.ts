@@ -2,6 +2,7 @@
 // with offsets, transposed and broadcast (stride-0) views; and the addon's own argument checks.
 // Skipped, with the reason, where the addon is not built.
 import type { Conv2dParams, KernelTensor } from '@kiln/core';
+import { contiguousStrides } from '@kiln/core';
 import { describe, expect, it } from 'vitest';
 import { CpuBuffer } from './buffer.js';
 import * as conv from './kernels/conv.js';
@@ -9,7 +10,6 @@ import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
 import { matmul } from './kernels/matmul.js';
 import * as red from './kernels/reduce.js';
-import { contiguousStridesOf } from './kernels/strided.js';
 import { NATIVE_THRESHOLDS, nativeKernels } from './native/kernels.js';
 import { loadNative } from './native/load.js';
 
@@ -48,7 +48,7 @@ function view(
   shape: number[],
   opts: { offset?: number; strides?: number[]; size?: number } = {},
 ): KernelTensor {
-  const strides = opts.strides ?? contiguousStridesOf(shape);
+  const strides = opts.strides ?? contiguousStrides(shape);
   const offset = opts.offset ?? 0;
   let extent = 1;
   shape.forEach((s, d) => {

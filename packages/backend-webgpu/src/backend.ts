@@ -2,6 +2,7 @@
 // softmax family in WGSL. dtypes: float32 and int32 natively; bool, uint8 and int8 widened to i32
 // words; float16 and bfloat16 stored as f32 words rounded to their precision. No 64-bit types.
 import type { Backend, DType, KernelTensor, TypedArray } from '@kiln/core';
+import { coalesceDims, contiguousStrides, numel } from '@kiln/core';
 import { acquireDevice, type DeviceOptions } from './device.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
@@ -11,7 +12,7 @@ import * as pool from './kernels/pool.js';
 import { random } from './kernels/random.js';
 import * as red from './kernels/reduce.js';
 import { type GpuBuffer, Runtime } from './runtime.js';
-import { coalesce, contiguousStrides, numel, wordOf } from './wgsl.js';
+import { wordOf } from './wgsl.js';
 
 const COMPUTE: DType[] = ['float32', 'int32', 'bool'];
 const STORAGE: DType[] = [...COMPUTE, 'float16', 'bfloat16', 'int8', 'uint8'];
@@ -60,7 +61,7 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
   async function read(x: KernelTensor): Promise<TypedArray> {
     const n = numel(x.shape);
     if (n === 0) return fromWords(x.dtype, new ArrayBuffer(0));
-    const c = coalesce(x.shape, [x]);
+    const c = coalesceDims(x.shape, [x]);
     const dense = c.shape.length === 0 || (c.shape.length === 1 && c.strides[0][0] === 1);
     if (dense) return fromWords(x.dtype, await rt.readBytes(x.buffer as GpuBuffer, x.offset * 4, n * 4));
     const tmp = rt.alloc(n * 4);

@@ -1,6 +1,7 @@
 // Pieces every generated kernel shares: storage word types per dtype, the uniform parameter block,
 // strided index math, and the float functions WGSL lacks or specifies too loosely.
 import type { DType, KernelTensor } from '@kiln/core';
+import { coalesceDims } from '@kiln/core';
 
 /** Every dtype is stored in 32-bit words: floats as f32, integers and bool widened to i32. */
 export type Word = 'f32' | 'i32';
@@ -75,53 +76,9 @@ export function entry(workgroupSize: number): string {
   );
 }
 
-export function numel(shape: readonly number[]): number {
-  let n = 1;
-  for (const s of shape) n *= s;
-  return n;
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
-
 export interface Layout {
   readonly strides: readonly number[];
   readonly offset: number;
-}
-
-/**
- * Merges adjacent dims that are contiguous with each other in every operand and drops size-1
- * dims, so common layouts index as rank 1 and pipelines are shared across shapes.
- */
-export function coalesce(
-  shape: readonly number[],
-  operands: readonly Layout[],
-): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = operands.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && operands.every((op, k) => outStrides[k][last] === op.strides[d] * shape[d])) {
-      outShape[last] *= shape[d];
-      operands.forEach((op, k) => {
-        outStrides[k][last] = op.strides[d];
-      });
-    } else {
-      outShape.push(shape[d]);
-      operands.forEach((op, k) => {
-        outStrides[k].push(op.strides[d]);
-      });
-    }
-  }
-  return { shape: outShape, strides: outStrides };
 }
 
 /**
@@ -135,7 +92,7 @@ export function stridedOffsets(
   operands: readonly Layout[],
   names: readonly string[],
 ): string {
-  const c = coalesce(shape, operands);
+  const c = coalesceDims(shape, operands);
   const shp = p.ints(c.shape);
   const offs = operands.map((op) => p.int(op.offset));
   const strides = c.strides.map((s) => p.ints(s));

@@ -156,7 +156,7 @@ export {
   serializeSafetensors,
 } from './serialization/safetensors.js';
 export type { Shape } from './shape/shape.js';
-export { broadcastShapes, contiguousStrides, numel } from './shape/shape.js';
+export { broadcastShapes, coalesceDims, contiguousStrides, numel } from './shape/shape.js';
 export type { DeviceMemory, MemoryInfo } from './tensor/counters.js';
 export { memory } from './tensor/counters.js';
 export { dispose, keep, tidy } from './tensor/memory.js';

@@ -1,9 +1,10 @@
 // Reductions. The reduced dims are split from the kept ones; each output element folds its slice,
 // walking the slice's dims as a small strided iteration. Sums accumulate in double precision.
 import type { ArgReduceOp, KernelTensor, ReduceOp } from '@kiln/core';
+import { coalesceDims } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
 import { specialize } from './specialize.js';
-import { coalesce, elementOffsets, forEachRow } from './strided.js';
+import { elementOffsets, forEachRow } from './strided.js';
 
 interface Fold {
   init: number;
@@ -68,7 +69,7 @@ export function reduce(op: ReduceOp, x: KernelTensor, dims: readonly number[], o
   const outStrides = out.strides.filter((_, d) => !dims.includes(d));
   // The slice layout is the same for every output element: coalesce it once. A slice that is one
   // strided run loops directly; otherwise its element offsets are listed once and reused.
-  const slice = coalesce(redShape, [{ strides: redStrides, offset: 0 }]);
+  const slice = coalesceDims(redShape, [{ strides: redStrides }]);
   const single = slice.shape.length <= 1;
   const runLength = slice.shape.length === 0 ? (redShape.every((d) => d === 1) ? 1 : 0) : slice.shape[0];
   const runStride = slice.shape.length === 0 ? 0 : slice.strides[0][0];

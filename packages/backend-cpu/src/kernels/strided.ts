@@ -2,39 +2,11 @@
 // contiguous with each other in every operand merge into one, size-1 dims drop), so common
 // layouts run as one flat loop; the rest walk an odometer over the outer dims and hand each
 // innermost row to a tight loop.
+import { coalesceDims } from '@kiln/core';
 
 export interface Operand {
   readonly strides: readonly number[];
   readonly offset: number;
-}
-
-export interface Coalesced {
-  shape: number[];
-  /** strides[k][d]: operand k's stride along coalesced dim d. */
-  strides: number[][];
-}
-
-export function coalesce(shape: readonly number[], operands: readonly Operand[]): Coalesced {
-  const dims: number[] = [];
-  for (let d = 0; d < shape.length; d++) if (shape[d] !== 1) dims.push(d);
-  const outShape: number[] = [];
-  const outStrides: number[][] = operands.map(() => []);
-  for (const d of dims) {
-    const last = outShape.length - 1;
-    const canMerge = last >= 0 && operands.every((op, k) => outStrides[k][last] === op.strides[d] * shape[d]);
-    if (canMerge) {
-      outShape[last] *= shape[d];
-      operands.forEach((op, k) => {
-        outStrides[k][last] = op.strides[d];
-      });
-    } else {
-      outShape.push(shape[d]);
-      operands.forEach((op, k) => {
-        outStrides[k].push(op.strides[d]);
-      });
-    }
-  }
-  return { shape: outShape, strides: outStrides };
 }
 
 /**
@@ -49,7 +21,7 @@ export function forEachRow(
   let total = 1;
   for (const s of shape) total *= s;
   if (total === 0) return;
-  const c = coalesce(shape, operands);
+  const c = coalesceDims(shape, operands);
   const k = operands.length;
   const offsets = operands.map((op) => op.offset);
   if (c.shape.length === 0) {
@@ -100,14 +72,4 @@ export function elementOffsets(shape: readonly number[], op: Operand): Int32Arra
     for (let e = 0; e < n; e++, i += s) out[p++] = i;
   });
   return out;
-}
-
-export function contiguousStridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
 }

@@ -12,8 +12,9 @@ import type {
   ReduceOp,
   UnaryOp,
 } from '@kiln/core';
+import { coalesceDims } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
-import { coalesce, type Operand } from '../kernels/strided.js';
+import type { Operand } from '../kernels/strided.js';
 import type { NativeAddon } from './load.js';
 
 /** The TypeScript kernels the native ones stand in front of. */
@@ -65,7 +66,7 @@ const f32 = (t: KernelTensor): Float32Array => arrayOf(t.buffer) as Float32Array
 
 /** Writes the coalesced layout of `operands` over `shape` into `layout`; false if it is too deep. */
 function writeLayout(shape: readonly number[], operands: readonly Operand[]): boolean {
-  const c = coalesce(shape, operands);
+  const c = coalesceDims(shape, operands);
   const rank = c.shape.length;
   if (rank > MAX_RANK) return false;
   layout[0] = rank;
@@ -212,7 +213,7 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
       const reduced = x.shape.map((_, d) => d).filter((d) => dims.includes(d));
       // The addon folds one strided run per output: the reduced dims must coalesce into one.
       const redShape = reduced.map((d) => x.shape[d]);
-      const slice = coalesce(redShape, [{ strides: reduced.map((d) => x.strides[d]), offset: 0 }]);
+      const slice = coalesceDims(redShape, [{ strides: reduced.map((d) => x.strides[d]) }]);
       const keptOk = writeLayout(
         kept.map((d) => x.shape[d]),
         [

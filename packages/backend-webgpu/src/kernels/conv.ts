@@ -3,8 +3,9 @@
 // positions whose windows read it, so no atomics), weight gradient per weight element (summing
 // over the batch and output positions). Operands are read through their strides.
 import type { Conv2dParams, KernelTensor } from '@kiln/core';
+import { numel } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, numel, Params } from '../wgsl.js';
+import { binding, entry, Params } from '../wgsl.js';
 
 function dispatch(rt: Runtime, code: string, ts: KernelTensor[], p: Params, n: number): void {
   rt.dispatch({

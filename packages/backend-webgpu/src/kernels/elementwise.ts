@@ -2,6 +2,7 @@
 // and one generator wraps it with strided index math (operands coalesced, shapes and strides in the
 // uniform block), so a pipeline is shared by every tensor of the same rank, dtypes and op.
 import type { BinaryOp, DType, KernelTensor, UnaryOp } from '@kiln/core';
+import { numel } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
 import {
   binding,
@@ -9,7 +10,6 @@ import {
   FLOAT_PRELUDE,
   INT_PRELUDE,
   layoutOf,
-  numel,
   Params,
   stridedOffsets,
   type Word,

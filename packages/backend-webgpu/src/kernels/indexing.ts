@@ -5,8 +5,9 @@
 // equal to a stable sort. Out-of-range indices cannot raise on the GPU: gather reads 0 and
 // scatter-add skips them.
 import type { KernelTensor } from '@kiln/core';
+import { numel } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, FLOAT_PRELUDE, numel, Params, stridedOffsets, type Word, wordOf } from '../wgsl.js';
+import { binding, entry, FLOAT_PRELUDE, Params, stridedOffsets, type Word, wordOf } from '../wgsl.js';
 
 function run(
   rt: Runtime,

@@ -5,8 +5,9 @@
 // [-padding, size + padding). Backward kernels gather over the windows that cover each input
 // element, so they need no atomics.
 import type { KernelTensor, Pool2dParams } from '@kiln/core';
+import { numel } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, FLOAT_PRELUDE, numel, Params } from '../wgsl.js';
+import { binding, entry, FLOAT_PRELUDE, Params } from '../wgsl.js';
 
 const TAPS = /* wgsl */ `
 /** One axis of window o: (first in-bounds tap, end, taps inside the padded extent). */

@@ -2,8 +2,9 @@
 // 16-bit halves), mapping counters to values exactly as core's philoxFill does, so a seed gives the
 // same stream here as on the CPU backend.
 import type { KernelTensor, RandomDistribution } from '@kiln/core';
+import { numel } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, FLOAT_PRELUDE, numel, Params } from '../wgsl.js';
+import { binding, entry, FLOAT_PRELUDE, Params } from '../wgsl.js';
 
 const PHILOX = /* wgsl */ `
 fn mulhi_(a: u32, b: u32) -> u32 {

@@ -2,13 +2,13 @@
 // per output, each invocation folding a strided share, then a tree in workgroup memory. The same
 // row machinery runs arg-reductions, cumsum and the fused softmax / log-softmax / logsumexp.
 import type { ArgReduceOp, KernelTensor, ReduceOp } from '@kiln/core';
+import { numel } from '@kiln/core';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
 import {
   binding,
   entry,
   FLOAT_PRELUDE,
   type Layout,
-  numel,
   Params,
   stridedOffsets,
   type Word,

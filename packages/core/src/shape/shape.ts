@@ -151,3 +151,32 @@ export function viewStrides(
   if (viewD !== -1) return null;
   return newStrides;
 }
+
+/**
+ * Merges adjacent dims that are contiguous with each other in every operand and drops size-1 dims,
+ * so common layouts become one flat run (kernels then loop, or index, over fewer dims). Shared by
+ * every backend's strided iteration. `strides[k][d]` is operand k's stride along merged dim d.
+ */
+export function coalesceDims(
+  shape: readonly number[],
+  operands: readonly { readonly strides: readonly number[] }[],
+): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = operands.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && operands.every((op, k) => outStrides[k][last] === op.strides[d] * shape[d])) {
+      outShape[last] *= shape[d];
+      operands.forEach((op, k) => {
+        outStrides[k][last] = op.strides[d];
+      });
+    } else {
+      outShape.push(shape[d]);
+      operands.forEach((op, k) => {
+        outStrides[k].push(op.strides[d]);
+      });
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
