@@ -6,8 +6,9 @@
 // Memory safety without waiting: a buffer freed while recorded-but-unsubmitted work may still use
 // it goes on a deferred list and returns to the pool only after that work is submitted; queue
 // ordering then guarantees later writes land after the earlier reads.
-import type { DeviceBuffer } from '@kiln/core';
+import type { DeviceBuffer, KernelTensor } from '@kiln/core';
 import { BufferPool } from './pool.js';
+import type { Params } from './wgsl.js';
 
 export class GpuBuffer implements DeviceBuffer {
   constructor(
@@ -35,6 +36,27 @@ const ARENA_BYTES = 64 * 1024;
 const SLOT = 256;
 const BATCH = 128;
 const MAX_WORKGROUPS = 65535;
+
+/**
+ * Dispatches `code` with one invocation per element: `invocations` threads in workgroups of `wg`
+ * (the size the code's entry point declares), bound to `buffers` after the uniform block.
+ */
+export function runPerElement(
+  rt: Runtime,
+  code: string,
+  buffers: readonly (KernelTensor | GpuBuffer)[],
+  p: Params,
+  invocations: number,
+  wg = 64,
+): void {
+  rt.dispatch({
+    key: code,
+    code: () => code,
+    buffers: buffers.map((b) => ('buffer' in b ? (b.buffer as GpuBuffer) : b)) as GpuBuffer[],
+    params: p.values,
+    workgroups: grid(Math.ceil(invocations / wg)),
+  });
+}
 
 /** A 1-D count of workgroups as a 2-D grid within the per-dimension limit. */
 export function grid(n: number): [number, number, number] {

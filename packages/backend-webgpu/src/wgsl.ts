@@ -234,3 +234,9 @@ fn ipow_(a: i32, b: i32) -> i32 {
   return r;
 }
 `;
+
+/** WGSL decoding the linear index `i` over a 4-D shape into coordinates c0..c3. */
+export function decode4(p: Params, shape: readonly number[]): string {
+  const [, s1, s2, s3] = p.ints(shape);
+  return `  let c3 = i % ${s3}; let r2 = i / ${s3}; let c2 = r2 % ${s2}; let r1 = r2 / ${s2}; let c1 = r1 % ${s1}; let c0 = r1 / ${s1};\n`;
+}

@@ -51,7 +51,7 @@ export function scatterAdd(dst: KernelTensor, dim: number, index: KernelTensor, 
   });
 }
 
-/** Calls `visit(srcSliceOffset..)` per selected slice: copies or adds whole slices along `dim`. */
+/** `t`'s shape and strides without dim `dim`: the layout of one slice along it. */
 function sliceShape(t: KernelTensor, dim: number) {
   return {
     shape: t.shape.filter((_, d) => d !== dim),
@@ -59,59 +59,60 @@ function sliceShape(t: KernelTensor, dim: number) {
   };
 }
 
-export function indexSelect(x: KernelTensor, dim: number, index: KernelTensor, out: KernelTensor): void {
-  const xa = arrayOf(x.buffer);
-  const oa = arrayOf(out.buffer);
+/**
+ * For each position r of the 1-D `index`, walks slice `index[r]` of `indexed` along `dim` beside
+ * slice r of `other` (same slice shape), handing `row` each innermost strided run of the pair.
+ */
+function pairIndexedSlices(
+  op: string,
+  indexed: KernelTensor,
+  dim: number,
+  index: KernelTensor,
+  other: KernelTensor,
+  row: (offsets: Int32Array | number[], n: number, strides: readonly number[]) => void,
+): void {
   const ia = arrayOf(index.buffer);
   const count = index.shape.length ? index.shape[0] : 1;
   const istride = index.shape.length ? index.strides[0] : 0;
+  const a = sliceShape(indexed, dim);
+  const b = sliceShape(other, dim);
+  for (let r = 0; r < count; r++) {
+    const i = checkIndex(op, ia[index.offset + r * istride], indexed.shape[dim]);
+    forEachRow(
+      a.shape,
+      [
+        { strides: a.strides, offset: indexed.offset + i * indexed.strides[dim] },
+        { strides: b.strides, offset: other.offset + r * other.strides[dim] },
+      ],
+      row,
+    );
+  }
+}
+
+export function indexSelect(x: KernelTensor, dim: number, index: KernelTensor, out: KernelTensor): void {
+  const xa = arrayOf(x.buffer);
+  const oa = arrayOf(out.buffer);
   if (x.shape.length === 0) {
-    checkIndex('indexSelect', ia[index.offset], 1);
+    checkIndex('indexSelect', arrayOf(index.buffer)[index.offset], 1);
     oa[out.offset] = xa[x.offset];
     return;
   }
-  const xs = sliceShape(x, dim);
-  const os = sliceShape(out, dim);
-  for (let r = 0; r < count; r++) {
-    const i = checkIndex('indexSelect', ia[index.offset + r * istride], x.shape[dim]);
-    forEachRow(
-      xs.shape,
-      [
-        { strides: xs.strides, offset: x.offset + i * x.strides[dim] },
-        { strides: os.strides, offset: out.offset + r * out.strides[dim] },
-      ],
-      (off, n, s) => {
-        for (let e = 0, a = off[0], b = off[1]; e < n; e++, a += s[0], b += s[1]) oa[b] = xa[a];
-      },
-    );
-  }
+  pairIndexedSlices('indexSelect', x, dim, index, out, (off, n, s) => {
+    for (let e = 0, a = off[0], b = off[1]; e < n; e++, a += s[0], b += s[1]) oa[b] = xa[a];
+  });
 }
 
 export function indexAdd(dst: KernelTensor, dim: number, index: KernelTensor, src: KernelTensor): void {
   const da = arrayOf(dst.buffer);
   const sa = arrayOf(src.buffer);
-  const ia = arrayOf(index.buffer);
-  const count = index.shape.length ? index.shape[0] : 1;
-  const istride = index.shape.length ? index.strides[0] : 0;
   if (dst.shape.length === 0) {
+    const count = index.shape.length ? index.shape[0] : 1;
     for (let r = 0; r < count; r++) da[dst.offset] += sa[src.offset];
     return;
   }
-  const ds = sliceShape(dst, dim);
-  const ss = sliceShape(src, dim);
-  for (let r = 0; r < count; r++) {
-    const i = checkIndex('indexAdd', ia[index.offset + r * istride], dst.shape[dim]);
-    forEachRow(
-      ds.shape,
-      [
-        { strides: ds.strides, offset: dst.offset + i * dst.strides[dim] },
-        { strides: ss.strides, offset: src.offset + r * src.strides[dim] },
-      ],
-      (off, n, s) => {
-        for (let e = 0, a = off[0], b = off[1]; e < n; e++, a += s[0], b += s[1]) da[a] += sa[b];
-      },
-    );
-  }
+  pairIndexedSlices('indexAdd', dst, dim, index, src, (off, n, s) => {
+    for (let e = 0, a = off[0], b = off[1]; e < n; e++, a += s[0], b += s[1]) da[a] += sa[b];
+  });
 }
 
 /** Stable sort of each slice along `dim`; NaN sorts as the largest value, as in PyTorch. */

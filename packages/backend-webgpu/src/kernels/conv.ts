@@ -4,24 +4,8 @@
 // over the batch and output positions). Operands are read through their strides.
 import type { Conv2dParams, KernelTensor } from '@kiln/core';
 import { numel } from '@kiln/core';
-import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, Params } from '../wgsl.js';
-
-function dispatch(rt: Runtime, code: string, ts: KernelTensor[], p: Params, n: number): void {
-  rt.dispatch({
-    key: code,
-    code: () => code,
-    buffers: ts.map((t) => t.buffer as GpuBuffer),
-    params: p.values,
-    workgroups: grid(Math.ceil(n / 64)),
-  });
-}
-
-/** Decodes `i` over a 4-D shape into c0..c3 and returns the code. */
-function decode4(p: Params, shape: readonly number[]): string {
-  const [, s1, s2, s3] = p.ints(shape);
-  return `  let c3 = i % ${s3}; let r2 = i / ${s3}; let c2 = r2 % ${s2}; let r1 = r2 / ${s2}; let c1 = r1 % ${s1}; let c0 = r1 / ${s1};\n`;
-}
+import { type Runtime, runPerElement } from '../runtime.js';
+import { binding, decode4, entry, Params } from '../wgsl.js';
 
 /** Strided element offset of (a, b, c, d) in `t`. */
 function at(p: Params, t: KernelTensor): (a: string, b: string, c: string, d: string) => string {
@@ -77,7 +61,7 @@ ${dec}  let grp = c1 / ${g.OG};
   out[${O('c0', 'c1', 'c2', 'c3')}] = acc;
 }
 `;
-  dispatch(rt, code, [x, weight, out], p, n);
+  runPerElement(rt, code, [x, weight, out], p, n);
 }
 
 export function conv2dBackwardInput(
@@ -120,7 +104,7 @@ ${dec}  let grp = c1 / ${g.CG};
   gin[${I('c0', 'c1', 'c2', 'c3')}] = acc;
 }
 `;
-  dispatch(rt, code, [gradOut, weight, gradIn], p, n);
+  runPerElement(rt, code, [gradOut, weight, gradIn], p, n);
 }
 
 export function conv2dBackwardWeight(
@@ -157,5 +141,5 @@ ${dec}  let c = (c0 / ${g.OG}) * ${g.CG} + c1;
   gw[${Wg('c0', 'c1', 'c2', 'c3')}] = acc;
 }
 `;
-  dispatch(rt, code, [x, gradOut, gradWeight], p, n);
+  runPerElement(rt, code, [x, gradOut, gradWeight], p, n);
 }

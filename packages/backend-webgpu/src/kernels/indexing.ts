@@ -6,25 +6,8 @@
 // scatter-add skips them.
 import type { KernelTensor } from '@kiln/core';
 import { numel } from '@kiln/core';
-import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
+import { type GpuBuffer, type Runtime, runPerElement } from '../runtime.js';
 import { binding, entry, FLOAT_PRELUDE, Params, stridedOffsets, type Word, wordOf } from '../wgsl.js';
-
-function run(
-  rt: Runtime,
-  code: string,
-  buffers: KernelTensor[] | GpuBuffer[],
-  p: Params,
-  invocations: number,
-  wg = 64,
-): void {
-  rt.dispatch({
-    key: code,
-    code: () => code,
-    buffers: buffers.map((b) => ('buffer' in b ? (b.buffer as GpuBuffer) : b)) as GpuBuffer[],
-    params: p.values,
-    workgroups: grid(Math.ceil(invocations / wg)),
-  });
-}
 
 /** `t`'s strides over `shape`'s dims with `dim` zeroed (a rank-0 `t` broadcasts). */
 function baseStrides(t: KernelTensor, shape: readonly number[], dim: number): number[] {
@@ -74,12 +57,11 @@ export function gather(
   const [S, ST] = p.ints([size, stride]);
   const code = `${p.decl()}${binding(1, 'x', w, false)}${binding(2, 'index', 'i32', false)}${binding(3, 'out', w, true)}${entry(64)}  if (i >= ${N}) { return; }
 ${offsets}  var j = index[io];
-  if (j < 0) { j += ${S}; }
   if (j < 0 || j >= ${S}) { out[oo] = ${w}(0); return; }
   out[oo] = x[xo + j * ${ST}];
 }
 `;
-  run(rt, code, [x, index, out], p, n);
+  runPerElement(rt, code, [x, index, out], p, n);
 }
 
 export function scatterAdd(
@@ -105,12 +87,11 @@ export function scatterAdd(
   const [S, ST] = p.ints([size, stride]);
   const code = `${p.decl()}${binding(1, 'index', 'i32', false)}${binding(2, 'src', w, false)}${atomicBinding(3, w)}${entry(64)}  if (i >= ${N}) { return; }
 ${offsets}  var j = index[io];
-  if (j < 0) { j += ${S}; }
   if (j < 0 || j >= ${S}) { return; }
   let v = src[so];
 ${atomicAdd(w, `do_ + j * ${ST}`, 'v')}}
 `;
-  run(rt, code, [index, src, dst], p, n);
+  runPerElement(rt, code, [index, src, dst], p, n);
 }
 
 /** WGSL decoding linear index `idx` into coordinates c0..c{r-1} of `shape`. */
@@ -155,12 +136,11 @@ export function indexSelect(
   const xAt = offsetExpr(p, xs, dim, 'j');
   const code = `${p.decl()}${binding(1, 'x', w, false)}${binding(2, 'index', 'i32', false)}${binding(3, 'out', w, true)}${entry(64)}  if (i >= ${N}) { return; }
 ${decode}  var j = index[${IO} + c${dim} * ${IS}];
-  if (j < 0) { j += ${S}; }
   if (j < 0 || j >= ${S}) { out[${outAt}] = ${w}(0); return; }
   out[${outAt}] = x[${xAt}];
 }
 `;
-  run(rt, code, [x, index, out], p, n);
+  runPerElement(rt, code, [x, index, out], p, n);
 }
 
 export function indexAdd(
@@ -185,12 +165,11 @@ export function indexAdd(
   const dstAt = offsetExpr(p, ds, dim, 'j');
   const code = `${p.decl()}${binding(1, 'index', 'i32', false)}${binding(2, 'src', w, false)}${atomicBinding(3, w)}${entry(64)}  if (i >= ${N}) { return; }
 ${decode}  var j = index[${IO} + c${dim} * ${IS}];
-  if (j < 0) { j += ${S}; }
   if (j < 0 || j >= ${S}) { return; }
   let v = src[${srcAt}];
 ${atomicAdd(w, dstAt, 'v')}}
 `;
-  run(rt, code, [index, src, dst], p, n);
+  runPerElement(rt, code, [index, src, dst], p, n);
 }
 
 /**
@@ -233,7 +212,7 @@ export function sort(
 ${offsets}  if (k < ${L}) { keys[i] = x[xo + k * ${SX}]; order[i] = k; } else { keys[i] = ${w}(0); order[i] = -1; }
 }
 `;
-    run(rt, code, [x.buffer as GpuBuffer, keys, order], p, rows * padded);
+    runPerElement(rt, code, [x.buffer as GpuBuffer, keys, order], p, rows * padded);
   }
 
   // Compare-exchange passes of the bitonic network.
@@ -268,7 +247,7 @@ ${entry(64)}  if (i >= ${N}) { return; }
   if (swap) { keys[a] = kb; order[a] = ib; keys[b] = ka; order[b] = ia; }
 }
 `;
-      run(rt, code, [keys, order], p, rows * padded);
+      runPerElement(rt, code, [keys, order], p, rows * padded);
     }
   }
 
@@ -294,7 +273,13 @@ ${offsets}  vals[vo + k * ${SV}] = keys[row * ${P} + k];
   idx[io + k * ${SI}] = order[row * ${P} + k];
 }
 `;
-    run(rt, code, [keys, order, values.buffer as GpuBuffer, indices.buffer as GpuBuffer], p, rows * n);
+    runPerElement(
+      rt,
+      code,
+      [keys, order, values.buffer as GpuBuffer, indices.buffer as GpuBuffer],
+      p,
+      rows * n,
+    );
   }
   rt.free(keys);
   rt.free(order);

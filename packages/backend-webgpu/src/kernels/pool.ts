@@ -6,8 +6,8 @@
 // element, so they need no atomics.
 import type { KernelTensor, Pool2dParams } from '@kiln/core';
 import { numel } from '@kiln/core';
-import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
-import { binding, entry, FLOAT_PRELUDE, Params } from '../wgsl.js';
+import { type Runtime, runPerElement } from '../runtime.js';
+import { binding, decode4, entry, FLOAT_PRELUDE, Params } from '../wgsl.js';
 
 const TAPS = /* wgsl */ `
 /** One axis of window o: (first in-bounds tap, end, taps inside the padded extent). */
@@ -22,21 +22,6 @@ fn taps_(o: i32, stride: i32, pad: i32, k: i32, dil: i32, size: i32) -> vec3<i32
 }
 fn count_(t: vec3<i32>, dil: i32) -> i32 { return (t.y - t.x + dil - 1) / dil; }
 `;
-
-function dispatch(rt: Runtime, code: string, ts: KernelTensor[], p: Params, n: number): void {
-  rt.dispatch({
-    key: code,
-    code: () => code,
-    buffers: ts.map((t) => t.buffer as GpuBuffer),
-    params: p.values,
-    workgroups: grid(Math.ceil(n / 64)),
-  });
-}
-
-function decode4(p: Params, shape: readonly number[]): string {
-  const [, s1, s2, s3] = p.ints(shape);
-  return `  let c3 = i % ${s3}; let r2 = i / ${s3}; let c2 = r2 % ${s2}; let r1 = r2 / ${s2}; let c1 = r1 % ${s1}; let c0 = r1 / ${s1};\n`;
-}
 
 /** Offset of (c0, c1, y, x) in `t`. */
 function at(p: Params, t: KernelTensor): (y: string, x: string) => string {
@@ -88,7 +73,7 @@ ${dec}  let r = ${g.rows('c2')};
   idx[${I('c2', 'c3')}] = bestIndex;
 }
 `;
-  dispatch(rt, code, [x, out, indices], p, n);
+  runPerElement(rt, code, [x, out, indices], p, n);
 }
 
 /** WGSL loops over the output windows (y, x) whose extent covers input element (c2, c3). */
@@ -127,7 +112,7 @@ ${dec}  let me = c2 * ${g.W} + c3;
 ${coveringWindows(g, `      if (idx[${I('y', 'xo')}] == me) { acc += g[${G('y', 'xo')}]; }`)}  gin[${GI('c2', 'c3')}] = acc;
 }
 `;
-  dispatch(rt, code, [gradOut, indices, gradIn], p, n);
+  runPerElement(rt, code, [gradOut, indices, gradIn], p, n);
 }
 
 export function avgPool2d(rt: Runtime, x: KernelTensor, out: KernelTensor, q: Pool2dParams): void {
@@ -152,7 +137,7 @@ ${dec}  let r = ${g.rows('c2')};
   out[${O('c2', 'c3')}] = sum / f32(d);
 }
 `;
-  dispatch(rt, code, [x, out], p, n);
+  runPerElement(rt, code, [x, out], p, n);
 }
 
 export function avgPool2dBackward(
@@ -181,5 +166,5 @@ ${dec}  var acc = 0.0;
 ${coveringWindows(g, body)}  gin[${GI('c2', 'c3')}] = acc;
 }
 `;
-  dispatch(rt, code, [gradOut, gradIn], p, n);
+  runPerElement(rt, code, [gradOut, gradIn], p, n);
 }
