@@ -10,3 +10,7 @@ export { GPTConfig } from './gpt/config.js';
 export type { GPTForwardOptions, GPTOutput, LayerCache } from './gpt/model.js';
 export { Conv1D, GPT, GPTAttention, GPTBlock, GPTMLP, shiftedCrossEntropy } from './gpt/model.js';
 export type { FromPretrainedOptions } from './gpt/pretrained.js';
+export * from './bert/index.js';
+export * from './seq2seq/index.js';
+export * from './training/index.js';
+export * from './transformer/index.js';
