@@ -1,5 +1,7 @@
 // @kiln/models: reference models built on @kiln/nn and @kiln/tokenizers. Part 1: GPT (GPT-2).
 
+export type { BleuOptions, BleuResult } from './evaluation/bleu.js';
+export { corpusBleu } from './evaluation/bleu.js';
 export type { LogitsModel, PerplexityBatch } from './evaluation/perplexity.js';
 export { perplexity } from './evaluation/perplexity.js';
 export type { CausalLM, GenerateOptions, GenerationStep, KeyValueCache } from './generation/generate.js';
@@ -14,3 +16,4 @@ export * from './bert/index.js';
 export * from './seq2seq/index.js';
 export * from './training/index.js';
 export * from './transformer/index.js';
+export * from './visualization/attention-heatmap.js';
