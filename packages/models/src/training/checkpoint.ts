@@ -63,7 +63,7 @@ export async function saveCheckpoint(
     for (const [index, state] of Object.entries(sd.state)) {
       for (const [key, v] of Object.entries(state)) {
         if (k.isTensor(v)) tensors[`optimizer.${index}.${key}`] = v;
-        else (scalars[index] ??= {})[key] = v;
+        else scalars[index] = { ...scalars[index], [key]: v };
       }
     }
     optimizer = { paramGroups: sd.paramGroups, scalars };
@@ -113,14 +113,14 @@ export async function loadCheckpoint(path: string, parts: CheckpointParts): Prom
       else {
         const match = /^optimizer\.(\d+)\.(.+)$/.exec(key);
         if (!match) throw new Error(`loadCheckpoint: ${path} has an unexpected tensor "${key}"`);
-        (optimizerState[Number(match[1])] ??= {})[match[2]] = t;
+        optimizerState[Number(match[1])] = { ...optimizerState[Number(match[1])], [match[2]]: t };
       }
     }
     parts.model.loadStateDict(model);
     if (parts.optimizer) {
       if (!header.optimizer) throw new Error(`loadCheckpoint: ${path} holds no optimizer state`);
       for (const [index, scalars] of Object.entries(header.optimizer.scalars))
-        Object.assign((optimizerState[Number(index)] ??= {}), scalars);
+        optimizerState[Number(index)] = { ...optimizerState[Number(index)], ...scalars };
       parts.optimizer.loadStateDict({ state: optimizerState, paramGroups: header.optimizer.paramGroups });
     }
     if (parts.scheduler) {

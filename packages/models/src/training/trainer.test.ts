@@ -14,8 +14,6 @@ import { readCheckpointInfo } from './checkpoint.js';
 import { warmupCosine } from './schedule.js';
 import { type StepRecord, Trainer } from './trainer.js';
 
-const quiet = { write: () => true };
-
 /** Rows of a fixed random regression problem; batch (step, micro) is a pure function of both. */
 function regression() {
   k.manualSeed(3);
