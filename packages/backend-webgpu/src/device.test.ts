@@ -3,7 +3,7 @@
 import '@kiln/backend-cpu';
 import * as k from '@kiln/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyWebGPUBackend } from './index.js';
+import { destroyWebGPUBackend, webgpuAdapterInfo } from './index.js';
 import { sizeClass } from './pool.js';
 
 beforeAll(() => k.ready('webgpu'));
@@ -26,6 +26,13 @@ describe('initialisation and reads', () => {
       [5, 11],
       [7, 13],
     ]);
+  });
+
+  it('reports its adapter, flagging a software one (SwiftShader, the adapter of machines without a GPU)', async () => {
+    const info = await webgpuAdapterInfo();
+    expect(typeof info.vendor).toBe('string');
+    // The Vulkan ICD the tests select (vitest.config.ts) is SwiftShader: a fallback adapter.
+    if (process.env.VK_ICD_FILENAMES?.includes('swiftshader')) expect(info.isFallbackAdapter).toBe(true);
   });
 
   it('dataSync() says to await data()', () => {

@@ -1,6 +1,6 @@
 // @kiln/backend-webgpu: importing this module registers the 'webgpu' device. Initialisation is
 // asynchronous (adapter and device requests): `await k.ready('webgpu')` before the first op.
-import { registerBackend } from '@kiln/core';
+import { ready, registerBackend } from '@kiln/core';
 import { createWebGPUBackend, createWebGPUBackendFromDevice, type WebGPUBackend } from './backend.js';
 import type { DeviceOptions } from './device.js';
 
@@ -27,6 +27,17 @@ export async function destroyWebGPUBackend(): Promise<void> {
   const backend = await current;
   backend.destroy();
   current = null;
+}
+
+/**
+ * The adapter behind the 'webgpu' device (initialising it if needed). `isFallbackAdapter` is true
+ * for a software implementation (SwiftShader on a machine without a GPU), which is slower than
+ * the CPU backend: programs that pick a device automatically should skip it.
+ */
+export async function webgpuAdapterInfo(): Promise<GPUAdapterInfo> {
+  await ready('webgpu');
+  if (!current) throw new Error("webgpuAdapterInfo: the 'webgpu' device is registered by another package");
+  return (await current).device.adapterInfo;
 }
 
 registerWebGPUBackend();
