@@ -204,7 +204,7 @@ export class Trainer<B> {
         bar?.finish();
         bar = this.makeBar();
       }
-      bar?.update(1, this.metrics(record));
+      bar?.update(1, this.metrics(record, bar));
       await o.onStep?.(record);
       const last = this.step === this.totalSteps;
       if (o.validate && ((o.validateEvery && this.step % o.validateEvery === 0) || last))
@@ -242,10 +242,12 @@ export class Trainer<B> {
     return bar;
   }
 
-  private metrics(record: StepRecord): Record<string, number | string> {
+  private metrics(record: StepRecord, bar: ProgressBar): Record<string, number | string> {
     const m: Record<string, number | string> = { loss: record.loss, lr: record.lr.toExponential(2) };
     const val = this.history.val.at(-1);
     if (val) m.val = val[1];
+    const { tokensPerStep } = this.options;
+    if (tokensPerStep !== undefined && bar.rate > 0) m['tok/s'] = Math.round(bar.rate * tokensPerStep);
     return m;
   }
 
