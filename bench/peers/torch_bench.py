@@ -5,7 +5,8 @@ Speaks JSON lines on stdin/stdout, so the Node harness can time each case on Kil
 back to back, under the same machine load:
   in  (first line)  {"policy": {warmups, minReps, maxReps, targetSeconds, maxCaseSeconds}, "threads": 2}
   out (first line)  {"torch": version, "python": version, "threads": n, "blas": {"name", "path"}}
-  in  (each case)   {"workload": "W1", "label": "N=256", "params": {"n": 256}}
+  in  (each case)   {"workload": "W1", "label": "N=256", "params": {"n": 256}, "policy": {...}}
+                    ("policy", optional: the case's own, e.g. fewer repetitions for W6; default the first line's)
   out (each case)   {"workload", "label", "medianMs", "minMs", "warmups", "reps", "samplesMs",
                      "timeBoxed"} or {"workload", "label", "error"}
 "blas" is the BLAS shared object this process actually mapped: the proof of what the matmul
@@ -32,6 +33,8 @@ WORKLOADS = {
     "W2": "torch_workloads.w2_elementwise",
     "W3": "torch_workloads.w3_mlp",
     "W4": "torch_workloads.w4_conv",
+    "W5": "torch_workloads.w5_gpt_train",
+    "W6": "torch_workloads.w6_gpt_decode",
 }
 
 
@@ -111,7 +114,7 @@ def run_case(case, policy):
         step, dispose = workload.setup(case["params"])
         # Training workloads (TRAINING = True) need autograd; the others run in inference mode.
         with torch.enable_grad() if getattr(workload, "TRAINING", False) else torch.inference_mode():
-            entry.update(measure(lambda: step().item(), policy))
+            entry.update(measure(lambda: step().item(), case.get("policy") or policy))
         dispose()
     except Exception as e:  # reported in the table; the next case still runs
         entry["error"] = f"{type(e).__name__}: {e}"

@@ -29,8 +29,10 @@ const POLICY_FLAGS = {
  * @property {import('./workload').Workload[]} selected
  * @property {Map<import('./workload').Workload, Record<string, unknown>>} options per Kiln workload
  * @property {Set<string>} switches
- * @property {import('./harness.mjs').Policy} policy
+ * @property {import('./harness.mjs').Policy} policy   the defaults with the flags given applied
+ * @property {Partial<import('./harness.mjs').Policy>} policyFlags  the policy flags given, alone
  * @property {string[]} kilnPaths  the Kiln CPU paths to time: native, ts
+ * @property {boolean} kilnFlag  whether --kiln chose them (over a workload's own kilnPaths)
  */
 
 /**
@@ -45,6 +47,8 @@ export function parseArgs(argv, registry) {
   const switches = new Set();
   /** @type {import('./harness.mjs').Policy} */
   const policy = { ...DEFAULT_POLICY };
+  /** @type {Partial<import('./harness.mjs').Policy>} */
+  const policyFlags = {};
   /** @type {Map<string, string>} */
   const given = new Map();
 
@@ -78,10 +82,12 @@ export function parseArgs(argv, registry) {
     if (name in POLICY_FLAGS) {
       const [key, parse] = POLICY_FLAGS[name];
       policy[key] = parse(value);
+      policyFlags[key] = policy[key];
       given.delete(name);
     }
   }
 
+  const kilnFlag = given.has('kiln');
   const kilnPaths = (given.get('kiln') ?? 'native,ts').split(',').map((s) => s.trim().toLowerCase());
   const badPath = kilnPaths.find((p) => p !== 'native' && p !== 'ts');
   if (badPath !== undefined) throw new Error(`--kiln: unknown path '${badPath}' (native, ts)`);
@@ -109,7 +115,30 @@ export function parseArgs(argv, registry) {
       throw new Error(`--${name} is an option of ${owners.join(', ')}, which this run does not include`);
     }
   }
-  return { selected, options, switches, policy, kilnPaths };
+  return { selected, options, switches, policy, policyFlags, kilnPaths, kilnFlag };
+}
+
+/**
+ * The timing policy of one workload: the defaults, then the workload's own, then the flags given.
+ * @param {import('./workload').Workload} w
+ * @param {ParsedArgs} args
+ * @returns {import('./harness.mjs').Policy}
+ */
+export function policyFor(w, args) {
+  if (w.kind !== 'kiln' || !w.policy) return args.policy;
+  return { ...DEFAULT_POLICY, ...w.policy, ...args.policyFlags };
+}
+
+/**
+ * The Kiln paths to time for one workload: --kiln when given, else the workload's own default,
+ * else every path.
+ * @param {import('./workload').Workload} w
+ * @param {ParsedArgs} args
+ * @returns {string[]}
+ */
+export function kilnPathsFor(w, args) {
+  if (args.kilnFlag || w.kind !== 'kiln' || !w.kilnPaths) return args.kilnPaths;
+  return w.kilnPaths;
 }
 
 /** @param {import('./workload').Workload[]} registry */
@@ -135,6 +164,12 @@ export function listing(registry) {
   for (const w of registry) {
     lines.push(`  ${w.id.padEnd(4)} ${w.title}${w.kind === 'external' ? `   (runs ${w.script})` : ''}`);
     if (w.kind !== 'kiln') continue;
+    if (w.policy) {
+      const own = Object.entries(w.policy).map(([key, value]) => `${key} ${value}`);
+      lines.push(`         timing policy defaults: ${own.join(', ')} (flags still override)`);
+    }
+    if (w.kilnPaths)
+      lines.push(`         Kiln paths by default: ${w.kilnPaths.join(', ')} (--kiln overrides)`);
     for (const [name, spec] of Object.entries(w.options)) {
       lines.push(`         --${name} X   ${spec.description} (default ${String(spec.default)})`);
     }

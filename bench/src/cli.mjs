@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { listing, parseArgs, usage } from './args.mjs';
+import { kilnPathsFor, listing, parseArgs, policyFor, usage } from './args.mjs';
 import { runExternal } from './external.mjs';
 import { kilnVariants } from './kiln-variants.mjs';
 import { bestLimits, measureLimits } from './limits.mjs';
@@ -54,9 +54,14 @@ function printHeader(env, policy) {
     `load average ${env.loadAverageAtStart.join(' ')}` +
       (busy ? ` - BUSY: other work competes for the ${env.cores} cores; expect noisy figures` : ''),
   );
-  console.log(
-    `policy: ${policy.warmups} warm-ups, >= ${policy.minReps} timed reps (more until ${policy.targetSeconds} s timed, ` +
-      `at most ${policy.maxReps}), ${policy.maxCaseSeconds} s box per case; figures at the median`,
+  console.log(`policy: ${describePolicy(policy)}; figures at the median`);
+}
+
+/** @param {import('./harness.mjs').Policy} policy */
+function describePolicy(policy) {
+  return (
+    `${policy.warmups} warm-ups, >= ${policy.minReps} timed reps (more until ${policy.targetSeconds} s timed, ` +
+    `at most ${policy.maxReps}), ${policy.maxCaseSeconds} s box per case`
   );
 }
 
@@ -145,7 +150,16 @@ async function main() {
         done.push({ id: w.id, title: w.title, kind: w.kind, ...r });
         continue;
       }
-      done.push(await timeWorkload(w, args.options.get(w) ?? {}, policy, usable, torch.session));
+      const own = policyFor(w, args);
+      if (own !== policy) console.log(`  policy of ${w.id}: ${describePolicy(own)}`);
+      const paths = kilnPathsFor(w, args);
+      const left = usable.filter((v) => !paths.includes(v.id)).map((v) => v.label);
+      if (left.length)
+        console.log(
+          `  Kiln ${left.join(', ')}: not timed for ${w.id} by default (--kiln ${args.kilnPaths.join(',')} times it)`,
+        );
+      const timed = usable.filter((v) => paths.includes(v.id));
+      done.push(await timeWorkload(w, args.options.get(w) ?? {}, own, timed, torch.session));
     }
   } finally {
     torch.session?.close();

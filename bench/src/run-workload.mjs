@@ -16,6 +16,7 @@ import { ok, sig3 } from './report.mjs';
  * @typedef {object} TimedWorkload
  * @property {import('./workload').KilnWorkload} w
  * @property {Record<string, unknown>} options
+ * @property {import('./harness.mjs').Policy} policy   the timing policy the workload ran under
  * @property {CaseTimings[]} timings
  * @property {string | null} torchLabel  the PyTorch column's title, null when PyTorch did not run
  */
@@ -53,7 +54,7 @@ export async function timeWorkload(w, options, policy, variants, torch) {
     let peer = null;
     if (withTorch) {
       try {
-        peer = await torch.run({ workload: w.id, label: c.label, params: c.params });
+        peer = await torch.run({ workload: w.id, label: c.label, params: c.params, policy });
       } catch (e) {
         peer = { error: e instanceof Error ? e.message : String(e) };
       }
@@ -61,7 +62,7 @@ export async function timeWorkload(w, options, policy, variants, torch) {
     }
     timings.push({ c, kiln, torch: peer });
   }
-  return { w, options, timings, torchLabel: withTorch ? (torch.info?.label ?? 'PyTorch') : null };
+  return { w, options, policy, timings, torchLabel: withTorch ? (torch.info?.label ?? 'PyTorch') : null };
 }
 
 /**
@@ -69,7 +70,7 @@ export async function timeWorkload(w, options, policy, variants, torch) {
  * @param {TimedWorkload} timed
  * @param {import('./workload').Limits | null} limits
  */
-export function summarize({ w, options, timings, torchLabel }, limits) {
+export function summarize({ w, options, policy, timings, torchLabel }, limits) {
   const table = tabulate(w, timings, torchLabel, limits);
   const rows = [...table.rows];
   const nextRow = () => /** @type {import('./report.mjs').Row} */ (rows.shift());
@@ -81,6 +82,7 @@ export function summarize({ w, options, timings, torchLabel }, limits) {
       kind: w.kind,
       unit: w.figure.unit,
       options,
+      policy,
       cases: timings.map((t) => ({
         label: t.c.label,
         params: t.c.params,

@@ -1,6 +1,7 @@
 // The shape of a workload module (src/workloads/*.mjs). The .mjs files reference these types from
 // JSDoc, and `pnpm --filter @kiln/bench typecheck` checks them.
 import type { Tensor } from '@kiln/core';
+import type { Policy } from './harness.mjs';
 
 /** Figures of this machine measured in the same run by peers/fma_peak.c and peers/membw.c. */
 export interface Limits {
@@ -72,6 +73,16 @@ export interface KilnWorkload {
   limits(limits: Limits | null, params: Case['params']): LimitRef[];
   /** Whether peers/torch_workloads has this workload. */
   torch: boolean;
+  /**
+   * This workload's own timing defaults, over DEFAULT_POLICY (e.g. fewer repetitions for a case
+   * that takes seconds); flags given on the command line still win. PyTorch gets the same.
+   */
+  policy?: Partial<Policy>;
+  /**
+   * The Kiln CPU paths timed when --kiln is not given (default: every path), for a workload that
+   * would take minutes on the one-thread TypeScript kernels (W6).
+   */
+  kilnPaths?: ('native' | 'ts')[];
   setup(params: Case['params']): Prepared | Promise<Prepared>;
 }
 

@@ -132,7 +132,8 @@ export class TorchSession {
   }
 
   /**
-   * @param {{ workload: string, label: string, params: object }} c
+   * @param {{ workload: string, label: string, params: object, policy?: import('../harness.mjs').Policy }} c
+   *   `policy`: the one the workload ran under on Kiln (workloads may set their own)
    * @returns {Promise<TorchCaseResult>}
    */
   run(c) {

@@ -4,7 +4,9 @@ import w1 from './w1-matmul.mjs';
 import w2 from './w2-elementwise.mjs';
 import w3 from './w3-mlp.mjs';
 import w4 from './w4-conv.mjs';
+import w5 from './w5-gpt-train.mjs';
+import w6 from './w6-gpt-decode.mjs';
 import w7 from './w7-tokenizers.mjs';
 
 /** @type {import('../workload').Workload[]} */
-export const WORKLOADS = [w1, w2, w3, w4, w7];
+export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7];
