@@ -39,7 +39,7 @@ const OPTIONS = {
   context: { type: 'string', default: '128' },
   'batch-size': { type: 'string', default: '16' },
   'vocab-size': { type: 'string', default: '2048' },
-  lr: { type: 'string', default: '2e-3' },
+  lr: { type: 'string', default: '3e-3' },
   seed: { type: 'string', default: '0' },
   'checkpoint-every': { type: 'string', default: '100' },
   'val-every': { type: 'string', default: '100' },
@@ -197,7 +197,7 @@ async function train(flags) {
     timeLimit:
       steps === undefined || flags.minutes !== OPTIONS.minutes.default ? Math.max(budget, 1) : undefined,
     maxGradNorm: 1,
-    warmupSteps: 30,
+    warmupSteps: 20,
     validate,
     validateEvery: number(flags, 'val-every'),
     checkpoint: paths.checkpoint,

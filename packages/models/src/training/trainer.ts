@@ -56,7 +56,10 @@ export interface TrainerOptions<B> {
   tokensPerStep?: number;
   /** Where the progress bar goes (default process.stderr); false for none. */
   progress?: ProgressStream | false;
-  /** Steps timed before a time budget is turned into a step count (default 3, at least 1). */
+  /**
+   * Steps timed before a time budget is turned into a step count (default 3; the count is fixed
+   * at the end of the warmup if that is later).
+   */
   calibrationSteps?: number;
   /** Called after every optimizer step. */
   onStep?: (record: StepRecord) => void | Promise<void>;
@@ -177,9 +180,12 @@ export class Trainer<B> {
     const o = this.options;
     const started = performance.now();
     const elapsed = () => (performance.now() - started) / 1000;
-    const calibration = Math.max(1, o.calibrationSteps ?? 3);
+    // The warmup does not depend on the run's length, so a time budget is calibrated at its end
+    // (or after calibrationSteps, if later). The first step is not timed: it pays one-off costs
+    // (kernel compilation, allocator growth).
     const firstStep = this.step;
-    let trainSeconds = 0;
+    const calibrateAt = firstStep + Math.max(1 + Math.max(1, o.calibrationSteps ?? 3), o.warmupSteps ?? 0);
+    let timedSeconds = 0;
     let bar = this.makeBar();
     let stoppedBy: FitResult['stoppedBy'] = 'steps';
     this.stopRequested = false;
@@ -190,21 +196,17 @@ export class Trainer<B> {
       if (stoppedBy !== 'steps') break;
       const t0 = performance.now();
       const record = await this.trainStep();
-      trainSeconds += (performance.now() - t0) / 1000;
+      if (this.step > firstStep + 1) timedSeconds += (performance.now() - t0) / 1000;
       this.history.train.push([this.step, record.loss]);
-      if (
-        Number.isNaN(this.totalSteps) &&
-        this.step - firstStep >= calibration &&
-        o.timeLimit !== undefined
-      ) {
-        // Fit the run to the budget from the mean step time so far; validation and checkpoints
-        // also take time, hence the margin (the time check above catches any overshoot).
-        const perStep = trainSeconds / (this.step - firstStep);
+      bar?.update(1, this.metrics(record, bar));
+      if (Number.isNaN(this.totalSteps) && this.step >= calibrateAt && o.timeLimit !== undefined) {
+        // Fit the run to the budget from the mean step time; validation and checkpoints also
+        // take time, hence the margin (the time check above catches any overshoot).
+        const perStep = timedSeconds / (this.step - firstStep - 1);
         this.totalSteps = this.step + Math.max(1, Math.floor(((o.timeLimit - elapsed()) / perStep) * 0.9));
         bar?.finish();
         bar = this.makeBar();
       }
-      bar?.update(1, this.metrics(record, bar));
       await o.onStep?.(record);
       const last = this.step === this.totalSteps;
       if (o.validate && ((o.validateEvery && this.step % o.validateEvery === 0) || last))
