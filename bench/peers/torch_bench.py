@@ -35,6 +35,7 @@ WORKLOADS = {
     "W4": "torch_workloads.w4_conv",
     "W5": "torch_workloads.w5_gpt_train",
     "W6": "torch_workloads.w6_gpt_decode",
+    "W8": "torch_workloads.w8_seq2seq",
 }
 
 

@@ -7,6 +7,7 @@ import w4 from './w4-conv.mjs';
 import w5 from './w5-gpt-train.mjs';
 import w6 from './w6-gpt-decode.mjs';
 import w7 from './w7-tokenizers.mjs';
+import w8 from './w8-seq2seq.mjs';
 
 /** @type {import('../workload').Workload[]} */
-export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7];
+export const WORKLOADS = [w1, w2, w3, w4, w5, w6, w7, w8];
