@@ -193,7 +193,17 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
         expectClose(outN, outT, 0, 0);
       }
     });
-    const binaryOps = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow'] as const;
+    const binaryOps = [
+      'add',
+      'sub',
+      'mul',
+      'div',
+      'maximum',
+      'minimum',
+      'pow',
+      'geluBackward',
+      'geluTanhBackward',
+    ] as const;
     for (const op of binaryOps) {
       it(`${op}: same shape, row and column broadcast, scalar, strided`, () => {
         const shape = [23, 45];
@@ -217,6 +227,36 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
         }
       });
     }
+    it('GELU backward: NaN propagates, +-inf and huge inputs saturate to g or 0, -0 gives g/2', () => {
+      const x = view([4096]);
+      const g = view([4096]);
+      const d = (x.buffer as CpuBuffer).data;
+      d.set([
+        Number.NaN,
+        -0,
+        Number.POSITIVE_INFINITY,
+        Number.NEGATIVE_INFINITY,
+        3e38,
+        -3e38,
+        1e20,
+        -1e20,
+        40,
+        -40,
+      ]);
+      for (const op of ['geluBackward', 'geluTanhBackward'] as const) {
+        const outN = view([4096]);
+        const outT = zerosLike(outN);
+        native.binary(op, g, x, outN);
+        ts.binary(op, g, x, outT);
+        const gs = values(g);
+        const got = values(outN);
+        expect(got[0]).toBeNaN();
+        expect(got[1]).toBeCloseTo(gs[1] / 2, 6);
+        for (const i of [2, 4, 6, 8]) expect(got[i], `element ${i}`).toBe(gs[i]);
+        for (const i of [3, 5, 7, 9]) expect(Math.abs(got[i]), `element ${i}`).toBe(0);
+        expectClose(outN, outT, 2e-6, 1e-7);
+      }
+    });
     it('comparisons into bool, and where, with broadcasting and NaN', () => {
       const shape = [19, 33];
       const a = view(shape);

@@ -9,7 +9,8 @@ const char* const kUnaryOps[] = {"neg",   "abs",     "exp",  "expm1", "log",   "
                                  "geluTanh", "silu", "erf",  "sign",  "floor", "ceil",  "round",
                                  "trunc", "reciprocal"};
 const int kUnaryOpCount = sizeof(kUnaryOps) / sizeof(kUnaryOps[0]);
-const char* const kBinaryOps[] = {"add", "sub", "mul", "div", "maximum", "minimum", "pow"};
+const char* const kBinaryOps[] = {"add",    "sub", "mul", "div", "maximum", "minimum", "pow", "geluBackward",
+                                  "geluTanhBackward"};
 const int kBinaryOpCount = sizeof(kBinaryOps) / sizeof(kBinaryOps[0]);
 const char* const kCompareOps[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 const int kCompareOpCount = sizeof(kCompareOps) / sizeof(kCompareOps[0]);
@@ -58,11 +59,28 @@ void binaryLoop(const float* a, const float* b, Out* out, const Layout<3>& L, F 
 
 inline float fromD(double v) { return static_cast<float>(v); }
 
+constexpr double kSqrt1_2 = 0.70710678118654752440;
+constexpr double kSqrt2OverPi = 0.79788456080286535588;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+
+// g * gelu'(x), as math.ts: the x phi(x) and x sech^2(u) u' terms are taken as their limit 0 once
+// phi or sech^2 underflows, so +-inf and huge inputs give 1 or 0 instead of inf * 0 = NaN.
+inline double geluBackwardD(double g, double x) {
+  const double pdf = kInvSqrt2Pi * std::exp(-0.5 * x * x);
+  return g * (0.5 * (1.0 + std::erf(x * kSqrt1_2)) + (pdf == 0.0 ? 0.0 : x * pdf));
+}
+
+inline double geluTanhBackwardD(double g, double x) {
+  const double x2 = x * x;
+  const double t = std::tanh(kSqrt2OverPi * (x + 0.044715 * x2 * x));
+  const double du = kSqrt2OverPi * (1.0 + 3.0 * 0.044715 * x2);
+  const double sech2 = (1.0 - t) * (1.0 + t);
+  return g * (0.5 * (1.0 + t) + (sech2 == 0.0 ? 0.0 : 0.5 * x * sech2 * du));
+}
+
 }  // namespace
 
 void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
-  constexpr double kSqrt1_2 = 0.70710678118654752440;
-  constexpr double kSqrt2OverPi = 0.79788456080286535588;
   switch (op) {
     case 0: return unaryLoop(x, out, L, [](float v) { return -v; });
     case 1: return unaryLoop(x, out, L, [](float v) { return std::fabs(v); });
@@ -119,6 +137,8 @@ void binaryF32(int op, const float* a, const float* b, float* out, const Layout<
         if (y != y || (std::isinf(y) && std::fabs(x) == 1.0f)) return NAN;
         return fromD(std::pow(double(x), double(y)));
       });
+    case 7: return binaryLoop(a, b, out, L, [](float g, float x) { return fromD(geluBackwardD(g, x)); });
+    case 8: return binaryLoop(a, b, out, L, [](float g, float x) { return fromD(geluTanhBackwardD(g, x)); });
     default: return;
   }
 }

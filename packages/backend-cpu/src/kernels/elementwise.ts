@@ -9,7 +9,16 @@ import {
   float32ToFloat16Bits,
 } from '@kiln/core';
 import { arrayOf, type CpuArray } from '../buffer.js';
-import { erf, gelu, geluTanh, remainder, roundHalfEven, sigmoid } from './math.js';
+import {
+  erf,
+  gelu,
+  geluBackward,
+  geluTanh,
+  geluTanhBackward,
+  remainder,
+  roundHalfEven,
+  sigmoid,
+} from './math.js';
 import { specialize } from './specialize.js';
 import { forEachRow } from './strided.js';
 
@@ -65,6 +74,8 @@ const BINARY: Record<BinaryOp, Fn2> = {
   logicalAnd: (a, b) => (a && b ? 1 : 0),
   logicalOr: (a, b) => (a || b ? 1 : 0),
   logicalXor: (a, b) => (!a !== !b ? 1 : 0),
+  geluBackward,
+  geluTanhBackward,
 };
 
 // int32 products must wrap like C, not round through doubles.

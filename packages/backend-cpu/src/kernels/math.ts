@@ -53,6 +53,27 @@ export function geluTanh(x: number): number {
   return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)));
 }
 
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** g * gelu'(x) = g * (Phi(x) + x phi(x)). */
+export function geluBackward(g: number, x: number): number {
+  const cdf = 0.5 * (1 + erf(x * Math.SQRT1_2));
+  // x phi(x) -> 0 as |x| -> inf; testing phi for 0 keeps x = +-inf from giving inf * 0 = NaN.
+  const pdf = INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+  return g * (cdf + (pdf === 0 ? 0 : x * pdf));
+}
+
+/** g * d/dx 0.5x(1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715x^3). */
+export function geluTanhBackward(g: number, x: number): number {
+  const x2 = x * x;
+  const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x2 * x));
+  const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2);
+  // (1 - t)(1 + t) keeps precision where t is near +-1; at |x| = inf it is 0 and 0 * inf is NaN,
+  // so saturated t gives the limit (1 or 0) directly, as PyTorch's gelu_backward does.
+  const sech2 = (1 - t) * (1 + t);
+  return g * (0.5 * (1 + t) + (sech2 === 0 ? 0 : 0.5 * x * sech2 * du));
+}
+
 export function sigmoid(x: number): number {
   // Split by sign so exp never overflows.
   if (x >= 0) return 1 / (1 + Math.exp(-x));

@@ -84,6 +84,20 @@ const BINARY_F32: Record<BinaryOp, (a: string, b: string) => Expr> = {
   logicalAnd: (a, b) => [`((${a} != 0.0) && (${b} != 0.0))`, 'bool'],
   logicalOr: (a, b) => [`((${a} != 0.0) || (${b} != 0.0))`, 'bool'],
   logicalXor: (a, b) => [`((${a} != 0.0) != (${b} != 0.0))`, 'bool'],
+  // g * (Phi(x) + x phi(x)). x phi(x) is 0 in f32 beyond |x| = 20, so clamping x there keeps
+  // x = +-inf from giving inf * 0 = NaN (the limits are 1 and 0) while NaN still flows through erf_.
+  geluBackward: (g, x) => [
+    `(${g} * (0.5 * (1.0 + erf_(${x} * 0.7071067811865476)) + clamp(${x}, -20.0, 20.0) * 0.3989422804014327 * exp(-0.5 * ${x} * ${x})))`,
+    'f32',
+  ],
+  // g * 0.5(1 + t)(1 + x(1 - t)u'), t = tanh(u), u = sqrt(2/pi)(x + 0.044715x^3): the usual
+  // 0.5(1 + t) + 0.5x(1 - t^2)u' factored so that t is saturated (+-1) wherever |x| is clamped.
+  geluTanhBackward: (g, x) => {
+    const t = `tanh_(0.7978845608028654 * (${x} + 0.044715 * ${x} * ${x} * ${x}))`;
+    const xc = `clamp(${x}, -20.0, 20.0)`;
+    const du = `(0.7978845608028654 * (1.0 + 0.134145 * ${xc} * ${xc}))`;
+    return [`(${g} * 0.5 * (1.0 + ${t}) * (1.0 + ${xc} * (1.0 - ${t}) * ${du}))`, 'f32'];
+  },
 };
 
 const BINARY_I32: Partial<Record<BinaryOp, (a: string, b: string) => Expr>> = {

@@ -69,7 +69,10 @@ export type BinaryOp =
   | 'ge'
   | 'logicalAnd'
   | 'logicalOr'
-  | 'logicalXor';
+  | 'logicalXor'
+  // (g, x) -> g * gelu'(x), GELU's backward in one pass: exact (erf) and tanh-approximate forms.
+  | 'geluBackward'
+  | 'geluTanhBackward';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'any' | 'all';
 export type ArgReduceOp = 'argmax' | 'argmin';
@@ -95,7 +98,8 @@ export type RandomDistribution = 'uniform' | 'normal';
 /**
  * The primitive kernel set every backend implements. Semantics of each:
  * - `unary`/`binary`/`where`: elementwise over `out.shape`; inputs share the compute dtype chosen by
- *   core (comparisons and logical ops write bool `out`). Integer `div` never occurs (core promotes).
+ *   core (comparisons and logical ops write bool `out`). Integer `div` and GELU backward never occur
+ *   (core promotes).
  * - `reduce`: `out` has `x`'s rank with every reduced dim of size 1 (keepdim layout).
  * - `argReduce`: as `reduce` over one dim, writing int32 indices of the first extreme value.
  * - `matmul`: `a` [B, M, K] times `b` [B, K, N] into `out` [B, M, N], any strides (batch

@@ -363,6 +363,7 @@ function unary(
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const GELU_TANH_CUBIC = 0.044715;
 
 export const neg = (x: Tensor): Tensor => {
   if (x.dtype === 'bool')
@@ -415,37 +416,48 @@ export const silu = (x: Tensor): Tensor =>
 
 /** GELU: exact (erf) by default, or PyTorch's tanh approximation (GPT-2's "gelu_new"). */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  if (approximate === 'tanh') {
-    return unary(
-      'gelu',
-      'geluTanh',
-      x,
-      true,
-      (g, xs) => {
-        // d/dx 0.5x(1 + tanh(u)), u = sqrt(2/pi)(x + 0.044715x^3)
-        const x2 = mul(xs, xs);
-        const u = mul(add(xs, mul(mul(x2, xs), 0.044715)), SQRT_2_OVER_PI);
-        const t = tanh(u);
-        const du = mul(add(mul(x2, 3 * 0.044715), 1), SQRT_2_OVER_PI);
-        const d = add(mul(add(t, 1), 0.5), mul(mul(mul(xs, 0.5), sub(1, mul(t, t))), du));
-        return mul(g, d);
-      },
-      { input: true },
-    );
-  }
   return unary(
     'gelu',
-    'gelu',
+    approximate === 'tanh' ? 'geluTanh' : 'gelu',
     x,
     true,
-    (g, xs) => {
-      // Phi(x) + x * phi(x)
-      const cdf = mul(add(erf(mul(xs, Math.SQRT1_2)), 1), 0.5);
-      const pdf = mul(exp(mul(mul(xs, xs), -0.5)), INV_SQRT_2PI);
-      return mul(g, add(cdf, mul(xs, pdf)));
-    },
+    (g, xs) => geluBackward(g, xs, approximate),
     { input: true },
   );
+}
+
+/**
+ * g * gelu'(x) in one kernel (PyTorch's gelu_backward): gelu'(x) = Phi(x) + x phi(x) exactly, and
+ * 0.5(1 + t) + 0.5x(1 - t^2)u' with t = tanh(u), u = sqrt(2/pi)(x + 0.044715x^3) for the tanh form.
+ * Differentiable in both operands (for gradients of gradients), with the second derivative written
+ * in ops: gelu''(x) = phi(x)(2 - x^2), and (1 - t^2)(u' - x t u'^2 + 0.5x u'') for the tanh form.
+ */
+export function geluBackward(g: Operand, x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  const op = approximate === 'tanh' ? 'geluTanhBackward' : 'geluBackward';
+  const out = binaryForward('gelu', op, 'float', g, x);
+  return record(
+    'GeluBackwardBackward',
+    out,
+    [tensorOrNull(g), x],
+    (gg, s) => {
+      const [gs, xs] = unpackOperands(g, x, s) as [Operand, Tensor];
+      return [
+        isTensorOperand(g) ? reduceTo(geluBackward(gg, xs, approximate), g) : null,
+        reduceTo(mul(mul(gg, gs), geluSecondDerivative(xs, approximate)), x),
+      ];
+    },
+    { save: [g, x].filter(isTensorOperand) },
+  );
+}
+
+function geluSecondDerivative(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
+  const x2 = mul(x, x);
+  if (approximate !== 'tanh') return mul(mul(exp(mul(x2, -0.5)), INV_SQRT_2PI), sub(2, x2));
+  const t = tanh(mul(add(x, mul(mul(x2, x), GELU_TANH_CUBIC)), SQRT_2_OVER_PI));
+  const du = mul(add(mul(x2, 3 * GELU_TANH_CUBIC), 1), SQRT_2_OVER_PI);
+  const d2u = mul(x, 6 * GELU_TANH_CUBIC * SQRT_2_OVER_PI);
+  const inner = add(sub(du, mul(mul(x, t), mul(du, du))), mul(x, mul(d2u, 0.5)));
+  return mul(sub(1, mul(t, t)), inner);
 }
 
 // Piecewise-constant ops have zero gradient (PyTorch returns zeros, not None).

@@ -133,6 +133,35 @@ function binary(
   };
 }
 
+/**
+ * The gradient of gelu as an op of (upstream gradient, input), taken with createGraph so that the
+ * suite also checks its own gradients: GELU's second derivative, and the backward kernel's values.
+ */
+function geluGradient(name: string, approximate: 'none' | 'tanh'): OpInfo {
+  // [7] first: finite differences take the first two small samples.
+  const cases: [number[], Layout][] = [
+    [[7], 'contiguous'],
+    [[], 'contiguous'],
+    [[0], 'contiguous'],
+    [[3, 4], 'transposed'],
+    [[2, 3, 5], 'strided'],
+  ];
+  return {
+    name,
+    run: ([g, x]) => {
+      // Finite differences evaluate the op on inputs that do not require grad.
+      const xg = x.requiresGrad ? x : x.detach().requiresGrad_();
+      return k.grad(xg.gelu(approximate), xg, { gradOutputs: [g], createGraph: true })[0]!;
+    },
+    samples: (m) =>
+      cases.map(([shape, layout]) => ({
+        label: `${L(shape)} ${layout}`,
+        inputs: [m.float(shape, { layout }), m.float(shape, { layout })],
+      })),
+    gradInputs: [0, 1],
+  };
+}
+
 const BINARY: OpInfo[] = [
   binary('add', (a, b) => a.add(b)),
   binary('add_alpha', (a, b) => a.add(b, 0.5)),
@@ -155,6 +184,8 @@ const BINARY: OpInfo[] = [
   binary('logicalOr', (a, b) => a.gt(0).logicalOr(b.gt(0)), { differentiable: false }),
   binary('where', (a, b) => k.where(a.gt(b), a, b)),
   binary('maskedFill', (a, b) => a.maskedFill(b.gt(0), -1.5)),
+  geluGradient('gelu_backward', 'none'),
+  geluGradient('gelu_tanh_backward', 'tanh'),
 ];
 
 // ---------------------------------------------------------------- reductions
