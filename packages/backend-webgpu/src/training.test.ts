@@ -57,6 +57,27 @@ it("model.to('webgpu') trains with AdamW and matches the CPU loss step for step"
   }
 });
 
+it("await model.toAsync('cpu') brings a WebGPU-trained model back: same outputs on the CPU, gradients too", async () => {
+  const m = model('webgpu');
+  const { x, y } = data('webgpu');
+  k.tidy(() => F.crossEntropy(m.forward(x), y).backward());
+  const out = k.tidy(() => m.eval().forward(x));
+  const onGpu = await out.data();
+  out.dispose();
+  const gradOnGpu = await m.hidden.weight.grad!.data();
+  expect(() => m.to('cpu')).toThrow(/toDeviceAsync|await/);
+  await m.toAsync('cpu');
+  expect([...m.parameters()].every((p) => p.device === 'cpu' && p.requiresGrad)).toBe(true);
+  const onCpu = data('cpu');
+  const cpu = k.tidy(() => m.forward(onCpu.x).dataSync() as Float32Array);
+  onGpu.forEach((v, i) => {
+    expect(cpu[i]).toBeCloseTo(v, 5);
+  });
+  expect(Array.from(m.hidden.weight.grad!.dataSync())).toEqual(Array.from(gradOnGpu));
+  k.dispose([x, y, onCpu.x, onCpu.y]);
+  m.dispose();
+});
+
 /**
  * Lets the FinalizationRegistry dispose what earlier tests leaked, so that the counts below only
  * see this test's own tensors (its callbacks run as tasks after a collection).

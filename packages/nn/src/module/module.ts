@@ -250,40 +250,69 @@ export class Module {
   /**
    * Moves parameters and buffers to a device and/or converts their floating point dtype. Unlike
    * PyTorch, which moves data in place, the tensors are replaced (the old ones are disposed), so
-   * build optimizers after `to()`, as PyTorch's documentation recommends.
+   * build optimizers after `to()`, as PyTorch's documentation recommends. Moving off a device
+   * whose reads are asynchronous (WebGPU) needs `toAsync`.
    */
   to(target: ModuleTarget): this {
-    const spec =
-      typeof target === 'string' ? (isDType(target) ? { dtype: target } : { device: target }) : target;
+    const wanted = conversionFor(target);
     const moved = new Map<k.Tensor, k.Tensor>();
-    const convert = (t: k.Tensor): k.Tensor => {
-      const done = moved.get(t);
-      if (done) return done;
-      const wanted: { device?: k.Device; dtype?: k.DType } = {};
-      if (spec.device !== undefined) wanted.device = spec.device;
-      if (spec.dtype !== undefined && k.isFloating(t.dtype)) wanted.dtype = spec.dtype;
-      const out = k.noGrad(() => t.to(wanted));
-      moved.set(t, out);
-      return out;
-    };
+    for (const t of this.movableTensors()) if (!moved.has(t)) moved.set(t, k.noGrad(() => t.to(wanted(t))));
+    this.replaceTensors(moved);
+    return this;
+  }
+
+  /**
+   * `to()` for any pair of devices, including from an asynchronous one: `await
+   * model.toAsync('cpu')` after training on WebGPU. Every tensor is read before any is replaced,
+   * so a failed read leaves the module as it was.
+   */
+  async toAsync(target: ModuleTarget): Promise<this> {
+    const wanted = conversionFor(target);
+    const moved = new Map<k.Tensor, k.Tensor>();
+    try {
+      for (const t of this.movableTensors()) {
+        if (moved.has(t)) continue;
+        const { device = t.device, dtype = t.dtype } = wanted(t);
+        moved.set(t, device === t.device ? k.noGrad(() => t.to({ dtype })) : await k.toDeviceAsync(t, device, dtype));
+      }
+    } catch (e) {
+      for (const [old, next] of moved) if (old !== next) next.dispose();
+      throw e;
+    }
+    this.replaceTensors(moved);
+    return this;
+  }
+
+  /** Parameters, their gradients and buffers of this module and its descendants. */
+  private *movableTensors(): Generator<k.Tensor> {
+    for (const mod of this.modules()) {
+      for (const m of mod.members()) {
+        if (m.kind === 'module') continue;
+        yield m.value;
+        if (m.kind === 'parameter' && m.value.grad) yield m.value.grad;
+      }
+    }
+  }
+
+  /** Puts the converted tensors in place of the old ones (which are disposed). */
+  private replaceTensors(moved: Map<k.Tensor, k.Tensor>): void {
     for (const mod of this.modules()) {
       const self = mod as unknown as Record<string, unknown>;
       for (const m of [...mod.members()]) {
         if (m.kind === 'module') continue;
         const old = m.value;
-        const next = convert(old);
+        const next = moved.get(old) ?? old;
         if (next === old) continue;
         k.keep(next);
         if (m.kind === 'parameter') {
           next.requiresGrad_(old.requiresGrad);
           markParameter(next);
-          if (old.grad) next.grad = k.keep(convert(old.grad));
+          if (old.grad) next.grad = k.keep(moved.get(old.grad) ?? old.grad);
         }
         self[m.name] = next;
       }
     }
     for (const [old, next] of moved) if (old !== next) old.dispose();
-    return this;
   }
 
   float(): this {
@@ -477,6 +506,18 @@ function copyValue(v: unknown, memo: Map<object, unknown>): unknown {
     Object.defineProperty(c, key, d);
   }
   return c;
+}
+
+/** What `to(target)` asks of one tensor: the device, and the dtype for floating point tensors only. */
+function conversionFor(target: ModuleTarget): (t: k.Tensor) => { device?: k.Device; dtype?: k.DType } {
+  const spec =
+    typeof target === 'string' ? (isDType(target) ? { dtype: target } : { device: target }) : target;
+  return (t) => {
+    const wanted: { device?: k.Device; dtype?: k.DType } = {};
+    if (spec.device !== undefined) wanted.device = spec.device;
+    if (spec.dtype !== undefined && k.isFloating(t.dtype)) wanted.dtype = spec.dtype;
+    return wanted;
+  };
 }
 
 function isDType(s: string): s is k.DType {
