@@ -256,7 +256,12 @@ export class Module {
   to(target: ModuleTarget): this {
     const wanted = conversionFor(target);
     const moved = new Map<k.Tensor, k.Tensor>();
-    for (const t of this.movableTensors()) if (!moved.has(t)) moved.set(t, k.noGrad(() => t.to(wanted(t))));
+    for (const t of this.movableTensors())
+      if (!moved.has(t))
+        moved.set(
+          t,
+          k.noGrad(() => t.to(wanted(t))),
+        );
     this.replaceTensors(moved);
     return this;
   }
@@ -273,7 +278,10 @@ export class Module {
       for (const t of this.movableTensors()) {
         if (moved.has(t)) continue;
         const { device = t.device, dtype = t.dtype } = wanted(t);
-        moved.set(t, device === t.device ? k.noGrad(() => t.to({ dtype })) : await k.toDeviceAsync(t, device, dtype));
+        moved.set(
+          t,
+          device === t.device ? k.noGrad(() => t.to({ dtype })) : await k.toDeviceAsync(t, device, dtype),
+        );
       }
     } catch (e) {
       for (const [old, next] of moved) if (old !== next) next.dispose();
