@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "vmath.h"
+
 namespace kiln {
 
 const char* const kUnaryOps[] = {"neg",   "abs",     "exp",  "expm1", "log",   "log1p", "sqrt",
@@ -78,9 +80,95 @@ inline double geluTanhBackwardD(double g, double x) {
   return g * (0.5 * (1.0 + t) + (sech2 == 0.0 ? 0.0 : 0.5 * x * sech2 * du));
 }
 
+#ifdef KILN_X86
+#define KILN_AVX2_FN __attribute__((target("avx2,fma")))
+
+// One 8-lane load or store of a row piece: contiguous pieces go straight to memory; strided ones,
+// broadcasts and the tail go through a small buffer, so every element takes the same arithmetic.
+KILN_AVX2_FN inline __m256 load8(const float* p, int64_t stride, int64_t m) {
+  if (stride == 1 && m == 8) return _mm256_loadu_ps(p);
+  if (stride == 0) return _mm256_set1_ps(*p);
+  alignas(32) float t[8] = {};
+  for (int64_t i = 0; i < m; i++) t[i] = p[i * stride];
+  return _mm256_load_ps(t);
+}
+
+KILN_AVX2_FN inline void store8(float* p, int64_t stride, int64_t m, __m256 v) {
+  if (stride == 1 && m == 8) return _mm256_storeu_ps(p, v);
+  alignas(32) float t[8];
+  _mm256_store_ps(t, v);
+  for (int64_t i = 0; i < m; i++) p[i * stride] = t[i];
+}
+
+template <class Op>
+KILN_AVX2_FN void unaryRowAvx2(const float* x, int64_t sx, float* o, int64_t so, int64_t n) {
+  for (int64_t e = 0; e < n; e += 8) {
+    const int64_t m = std::min<int64_t>(8, n - e);
+    store8(o + e * so, so, m, Op::apply(load8(x + e * sx, sx, m)));
+  }
+}
+
+template <class Op>
+KILN_AVX2_FN void binaryRowAvx2(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t so,
+                                int64_t n) {
+  for (int64_t e = 0; e < n; e += 8) {
+    const int64_t m = std::min<int64_t>(8, n - e);
+    store8(o + e * so, so, m, Op::apply(load8(a + e * sa, sa, m), load8(b + e * sb, sb, m)));
+  }
+}
+
+template <class Op>
+void unaryAvx2(const float* x, float* out, const Layout<2>& L) {
+  forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
+    unaryRowAvx2<Op>(x + off[0], s[0], out + off[1], s[1], n);
+  });
+}
+
+template <class Op>
+void binaryAvx2(const float* a, const float* b, float* out, const Layout<3>& L) {
+  forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
+    binaryRowAvx2<Op>(a + off[0], s[0], b + off[1], s[1], out + off[2], s[2], n);
+  });
+}
+
+struct ExpV {
+  KILN_AVX2_FN static __m256 apply(__m256 x) { return vmath::exp(x); }
+};
+struct TanhV {
+  KILN_AVX2_FN static __m256 apply(__m256 x) { return vmath::tanh(x); }
+};
+struct SigmoidV {
+  KILN_AVX2_FN static __m256 apply(__m256 x) { return vmath::sigmoid(x); }
+};
+struct SiluV {
+  KILN_AVX2_FN static __m256 apply(__m256 x) { return vmath::silu(x); }
+};
+struct GeluTanhV {
+  KILN_AVX2_FN static __m256 apply(__m256 x) { return vmath::geluTanh(x); }
+};
+struct GeluTanhBackwardV {
+  KILN_AVX2_FN static __m256 apply(__m256 g, __m256 x) { return vmath::geluTanhBackward(g, x); }
+};
+#undef KILN_AVX2_FN
+#endif
+
 }  // namespace
 
 void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
+#ifdef KILN_X86
+  // float32 formulations, 8 lanes at a time, where the CPU has AVX2 + FMA (vmath.h); erf and the
+  // exact GELU keep double-precision std::erf.
+  if (vmath::kHasAvx2Fma) {
+    switch (op) {
+      case 2: return unaryAvx2<ExpV>(x, out, L);
+      case 10: return unaryAvx2<TanhV>(x, out, L);
+      case 11: return unaryAvx2<SigmoidV>(x, out, L);
+      case 14: return unaryAvx2<GeluTanhV>(x, out, L);
+      case 15: return unaryAvx2<SiluV>(x, out, L);
+      default: break;
+    }
+  }
+#endif
   switch (op) {
     case 0: return unaryLoop(x, out, L, [](float v) { return -v; });
     case 1: return unaryLoop(x, out, L, [](float v) { return std::fabs(v); });
@@ -121,6 +209,9 @@ void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
 }
 
 void binaryF32(int op, const float* a, const float* b, float* out, const Layout<3>& L) {
+#ifdef KILN_X86
+  if (vmath::kHasAvx2Fma && op == 8) return binaryAvx2<GeluTanhBackwardV>(a, b, out, L);
+#endif
   switch (op) {
     case 0: return binaryLoop(a, b, out, L, [](float x, float y) { return x + y; });
     case 1: return binaryLoop(a, b, out, L, [](float x, float y) { return x - y; });

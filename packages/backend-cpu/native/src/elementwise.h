@@ -1,6 +1,7 @@
-// float32 elementwise kernels. Results match the TypeScript kernels, which evaluate in double
-// precision and round once: the exactly rounded ops (+ - * /, sqrt, min/max, rounding) are the same
-// in float, and the transcendental ones are evaluated here in double too.
+// float32 elementwise kernels. The exactly rounded ops (+ - * /, sqrt, min/max, rounding) match the
+// TypeScript kernels (double precision, rounded once) bit for bit. exp, tanh, sigmoid, silu,
+// geluTanh and geluTanhBackward use vmath.h's float32 AVX2 formulations (a few ulp) where the CPU
+// has AVX2 + FMA; the other transcendental ones, and all of them elsewhere, evaluate in double.
 #pragma once
 #include "strided.h"
 

@@ -1,5 +1,7 @@
 #include "reduce.h"
 
+#include "vmath.h"
+
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -154,45 +156,13 @@ void reduceF32(int op, const float* x, float* out, const Layout<2>& kept, int64_
 namespace {
 
 #ifdef KILN_X86
-/** exp for 8 floats: Cephes' expf (range reduction by ln 2, degree-5 polynomial), ~1 ulp. */
-__attribute__((target("avx2,fma"))) inline __m256 exp256(__m256 x) {
-  const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-88.3762626647949f);
-  const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
-  const __m256 c1 = _mm256_set1_ps(0.693359375f), c2 = _mm256_set1_ps(-2.12194440e-4f);
-  const __m256 input = x;
-  const __m256 isNan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  const __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  const __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
-  __m256 fx = _mm256_round_ps(_mm256_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  x = _mm256_fnmadd_ps(fx, c1, x);
-  x = _mm256_fnmadd_ps(fx, c2, x);
-  const __m256 z = _mm256_mul_ps(x, x);
-  __m256 y = _mm256_set1_ps(1.9875691500e-4f);
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-  y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-  y = _mm256_fmadd_ps(y, z, _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-  // 2^fx, split in two factors so fx = 128 (x near the overflow edge) stays representable.
-  const __m256i n = _mm256_cvtps_epi32(fx);
-  const __m256i n1 = _mm256_srai_epi32(n, 1), n2 = _mm256_sub_epi32(n, n1);
-  const __m256 p1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, _mm256_set1_epi32(127)), 23));
-  const __m256 p2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, _mm256_set1_epi32(127)), 23));
-  y = _mm256_mul_ps(_mm256_mul_ps(y, p1), p2);
-  y = _mm256_andnot_ps(under, y);  // below the underflow edge: 0
-  y = _mm256_blendv_ps(y, _mm256_set1_ps(INFINITY), over);
-  return _mm256_blendv_ps(y, input, isNan);
-}
-
 /** sum(exp(x - shift)), optionally storing each exp into `out`. */
 __attribute__((target("avx2,fma"))) double expSumAvx2(const float* x, int64_t n, float shift, float* out) {
   const __m256 s = _mm256_set1_ps(shift);
   __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
   int64_t e = 0;
   for (; e + 8 <= n; e += 8) {
-    const __m256 v = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + e), s));
+    const __m256 v = vmath::exp(_mm256_sub_ps(_mm256_loadu_ps(x + e), s));
     if (out != nullptr) _mm256_storeu_ps(out + e, v);
     a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
     a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
