@@ -211,9 +211,10 @@ export class Transformer extends nn.Module {
 
   /**
    * Runs the decoder over tgtInputIds [B, T] (BOS first, padded with padTokenId) attending causally
-   * to itself and to the encoded source; returns logits [B, T, tgtVocabSize].
+   * to itself and to the encoded source; returns its output states [B, T, dModel], before the
+   * generator head (decoding needs the head at the last position only).
    */
-  decode(tgtInputIds: k.Tensor, source: EncodedSource): k.Tensor {
+  decoderStates(tgtInputIds: k.Tensor, source: EncodedSource): k.Tensor {
     this.checkIds('Transformer.decode', 'tgtInputIds', tgtInputIds);
     const { memory, srcPaddingMask } = source;
     if (memory.shape[0] !== tgtInputIds.shape[0])
@@ -221,12 +222,16 @@ export class Transformer extends nn.Module {
         `Transformer.decode: tgtInputIds ${shapeText(tgtInputIds)} and memory ${shapeText(memory)} have different batch sizes`,
       );
     const t = tgtInputIds.shape[1];
-    const out = this.transformer.decoder.forward(this.embed(this.tgt_embedding, tgtInputIds), memory, {
+    return this.transformer.decoder.forward(this.embed(this.tgt_embedding, tgtInputIds), memory, {
       tgtMask: nn.Transformer.generateSquareSubsequentMask(t, { device: tgtInputIds.device }),
       tgtKeyPaddingMask: tgtInputIds.eq(this.config.padTokenId),
       memoryKeyPaddingMask: srcPaddingMask,
     });
-    return this.generator.forward(out);
+  }
+
+  /** The decoder and the generator head: logits [B, T, tgtVocabSize] for tgtInputIds [B, T]. */
+  decode(tgtInputIds: k.Tensor, source: EncodedSource): k.Tensor {
+    return this.generator.forward(this.decoderStates(tgtInputIds, source));
   }
 
   /**

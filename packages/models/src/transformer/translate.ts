@@ -33,9 +33,17 @@ export interface Translation {
   attention: number[][];
 }
 
-/** The decoder over a fixed encoded source, as the causal LM generate drives (no cache). */
+/**
+ * The decoder over a fixed encoded source, as the causal LM generate drives (no cache). generate
+ * reads the last position's logits only, so the generator head runs there alone: [B, 1, vocab].
+ */
 function decoderAsCausalLM(model: Transformer, source: EncodedSource): CausalLM {
-  return { forward: (ids) => ({ logits: model.decode(ids, source) }) };
+  return {
+    forward: (ids) => {
+      const states = model.decoderStates(ids, source);
+      return { logits: model.generator.forward(states.slice(1, states.shape[1] - 1)) };
+    },
+  };
 }
 
 /** Rows of ids padded on the right with `pad` to `width` (default the longest), as int32 [B, width]. */
