@@ -105,7 +105,8 @@ export function attentionHeatmapSvg(
   const gridH = rows.length * cell;
   const barX = left + gridW + 20;
   const barW = 14;
-  const width = barX + barW + 48;
+  // Wide enough for the colour bar's labels and for the title, whichever needs more.
+  const width = Math.max(barX + barW + 48, options.title ? textWidth(options.title, font + 2) + 24 : 0);
   const height = top + Math.max(gridH, 120) + 16;
 
   const out: string[] = [];
