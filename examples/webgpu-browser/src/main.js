@@ -33,13 +33,17 @@ async function chooseDevice(requested) {
   if (requested === 'cpu') return { device: 'cpu', note: 'Running on the CPU backend (?device=cpu).' };
   let reason;
   if (!navigator.gpu) {
-    reason = 'this browser does not expose WebGPU (navigator.gpu is undefined; Chrome/Edge 113+, or a flag elsewhere)';
+    reason =
+      'this browser does not expose WebGPU (navigator.gpu is undefined; Chrome/Edge 113+, or a flag elsewhere)';
   } else {
     try {
       await k.ready('webgpu');
       const info = await webgpuAdapterInfo();
       const name = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unnamed';
-      return { device: 'webgpu', adapter: `${name}${info.isFallbackAdapter ? ' (software fallback adapter)' : ''}` };
+      return {
+        device: 'webgpu',
+        adapter: `${name}${info.isFallbackAdapter ? ' (software fallback adapter)' : ''}`,
+      };
     } catch (e) {
       reason = e.message;
     }
