@@ -7,6 +7,7 @@ export { enableGrad, isGradEnabled, noGrad } from './autograd/grad-mode.js';
 export type { BackwardFn, GradHook, Node } from './autograd/node.js';
 
 export type {
+  AdamHyper,
   ArgReduceOp,
   Backend,
   BinaryOp,
@@ -104,6 +105,8 @@ export {
 export { max, min } from './ops/extrema.js';
 export { gather, indexAdd, indexSelect, scatterAdd, sort, topk } from './ops/indexing.js';
 export { bmm, diag, diagonal, dot, einsum, matmul, mm, outer, trace, tril, triu } from './ops/linalg.js';
+export { layerNorm } from './ops/normalization.js';
+export { adamStep_ } from './ops/optim.js';
 export { multinomial, rand, randint, randLike, randn, randnLike } from './ops/random.js';
 export type { ValuesIndices, VarianceOptions } from './ops/reduction.js';
 export {

@@ -159,6 +159,62 @@ export interface FusedKernels {
   logSoftmax(x: KernelTensor, dim: number, out: KernelTensor): void;
   /** log(sum(exp(x))) along `dim` into `out` (keepdim layout). */
   logsumexp(x: KernelTensor, dim: number, out: KernelTensor): void;
+  /**
+   * Layer norm of each row of `x` viewed as [rows, n] (contiguous; `n` = the normalised numel):
+   * out = (x - mean) * rstd * weight + bias, with the biased variance and rstd = 1 / sqrt(var +
+   * eps). Writes `mean` and `rstd` ([rows]) for the backward pass. `weight` and `bias` are [n] or
+   * null. Float dtypes of the backend's compute set.
+   */
+  layerNorm(
+    x: KernelTensor,
+    weight: KernelTensor | null,
+    bias: KernelTensor | null,
+    eps: number,
+    out: KernelTensor,
+    mean: KernelTensor,
+    rstd: KernelTensor,
+  ): void;
+  /**
+   * Gradients of layerNorm from `gradOut` [rows, n] and the saved `mean` / `rstd`:
+   * gradIn = rstd * (gy - mean(gy) - xhat * mean(gy * xhat)) with gy = gradOut * weight and
+   * xhat = (x - mean) * rstd; gradWeight = sum over rows of gradOut * xhat and gradBias = sum of
+   * gradOut (each written only when not null).
+   */
+  layerNormBackward(
+    gradOut: KernelTensor,
+    x: KernelTensor,
+    weight: KernelTensor | null,
+    mean: KernelTensor,
+    rstd: KernelTensor,
+    gradIn: KernelTensor | null,
+    gradWeight: KernelTensor | null,
+    gradBias: KernelTensor | null,
+  ): void;
+  /**
+   * One Adam / AdamW update of `param` in place (all four tensors contiguous, same shape and float
+   * dtype), with torch.optim's formulas: for AdamW (`decoupled`) param *= 1 - lr * weightDecay,
+   * for Adam grad += weightDecay * param; then m = beta1 m + (1 - beta1) grad, v = beta2 v +
+   * (1 - beta2) grad^2, param -= lr / (1 - beta1^step) * m / (sqrt(v / (1 - beta2^step)) + eps).
+   */
+  adamStep(
+    param: KernelTensor,
+    grad: KernelTensor,
+    expAvg: KernelTensor,
+    expAvgSq: KernelTensor,
+    hyper: AdamHyper,
+  ): void;
+}
+
+/** Hyperparameters of one fused Adam / AdamW step (`step` counts from 1). */
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW's decoupled weight decay (true) or Adam's L2 term added to the gradient (false). */
+  decoupled: boolean;
+  step: number;
 }
 
 export interface Backend extends PrimitiveKernels {

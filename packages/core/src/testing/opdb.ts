@@ -581,6 +581,85 @@ const CONV: OpInfo[] = [
 ];
 
 /** The database by family, as the README's coverage table shows it. */
+// ---------------------------------------------------------------- normalization and optimizer steps
+
+function layerNormCase(
+  label: string,
+  shape: number[],
+  normalized: number[],
+  affine: boolean,
+  layout: Layout = 'contiguous',
+): (m: SampleMaker) => Sample {
+  return (m) => ({
+    label,
+    inputs: [m.float(shape, { layout }), ...(affine ? [m.float(normalized), m.float(normalized)] : [])],
+    args: { normalized },
+  });
+}
+
+const LAYER_NORM_CASES = [
+  layerNormCase('[4,6] over [6], affine', [4, 6], [6], true),
+  layerNormCase('[2,3,5] transposed over [5], affine', [2, 3, 5], [5], true, 'transposed'),
+  layerNormCase('[2,3,5] over [3,5], affine', [2, 3, 5], [3, 5], true),
+  layerNormCase('[0,4] over [4], affine', [0, 4], [4], true),
+];
+
+/** One Adam or AdamW step on copies of (param, grad, m, v); v is made non-negative first. */
+function adamStep(name: string, decoupled: boolean): OpInfo {
+  return {
+    name,
+    run: ([p, g, m, v], args) => {
+      const param = p.clone();
+      const expAvg = m.clone();
+      const expAvgSq = v.abs();
+      k.adamStep_(param, g, expAvg, expAvgSq, {
+        lr: 1e-2,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0.1,
+        decoupled,
+        step: args.step as number,
+      });
+      return [param, expAvg, expAvgSq];
+    },
+    samples: (m) =>
+      (
+        [
+          [[7], 'contiguous', 1],
+          [[3, 4], 'transposed', 5],
+          [[2, 3, 5], 'contiguous', 100],
+        ] as const
+      ).map(([shape, layout, step]) => ({
+        label: `${L(shape)} ${layout} step ${step}`,
+        inputs: [m.float(shape), m.float(shape, { layout }), m.float(shape), m.float(shape)],
+        args: { step },
+      })),
+    gradInputs: [],
+  };
+}
+
+const NORMALIZATION: OpInfo[] = [
+  {
+    name: 'layer_norm',
+    run: ([x, w, b], args) => k.layerNorm(x, args.normalized as number[], w ?? null, b ?? null, 1e-5),
+    samples: (m) => LAYER_NORM_CASES.map((c) => c(m)),
+    gradInputs: [0, 1, 2],
+  },
+  {
+    name: 'layer_norm_no_affine',
+    run: ([x], args) => k.layerNorm(x, args.normalized as number[]),
+    samples: (m) =>
+      [
+        layerNormCase('[3,8] over [8]', [3, 8], [8], false),
+        layerNormCase('[2,3,4] strided over [3,4]', [2, 3, 4], [3, 4], false, 'strided'),
+      ].map((c) => c(m)),
+    gradInputs: [0],
+  },
+  adamStep('adam_step', false),
+  adamStep('adamw_step', true),
+];
+
 export const OP_GROUPS: Readonly<Record<string, readonly OpInfo[]>> = {
   'unary and scalar': UNARY,
   'binary (broadcasting)': BINARY,
@@ -589,6 +668,7 @@ export const OP_GROUPS: Readonly<Record<string, readonly OpInfo[]>> = {
   'linear algebra': LINALG,
   indexing: INDEXING,
   'convolution and pooling': CONV,
+  'normalization and optimizer steps': NORMALIZATION,
 };
 
 export const OP_DB: readonly OpInfo[] = Object.values(OP_GROUPS).flat();

@@ -1,5 +1,5 @@
-// Normalisation as functions: layer, RMS, group and batch norm, composed of core ops (autograd
-// derives their backward rules). Variances are biased (divide by N), as in PyTorch.
+// Normalisation as functions: layer norm is core's op; RMS, group and batch norm are composed of
+// core ops (autograd derives their backward rules). Variances are biased (divide by N), as in PyTorch.
 import * as k from '@kiln/core';
 
 function shapeText(shape: readonly number[]): string {
@@ -17,7 +17,10 @@ function trailingDims(op: string, x: k.Tensor, normalizedShape: readonly number[
   return normalizedShape.map((_, i) => x.ndim - n + i);
 }
 
-/** (x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalizedShape` dims. */
+/**
+ * (x - mean) / sqrt(var + eps) * weight + bias over the trailing `normalizedShape` dims: core's
+ * layerNorm op (one fused kernel forward and backward on backends that have them).
+ */
 export function layerNorm(
   x: k.Tensor,
   normalizedShape: readonly number[],
@@ -25,14 +28,7 @@ export function layerNorm(
   bias?: k.Tensor | null,
   eps = 1e-5,
 ): k.Tensor {
-  const dims = trailingDims('layerNorm', x, normalizedShape);
-  const mean = x.mean(dims, true);
-  const centered = x.sub(mean);
-  const variance = centered.square().mean(dims, true);
-  let y = centered.mul(variance.add(eps).rsqrt());
-  if (weight) y = y.mul(weight);
-  if (bias) y = y.add(bias);
-  return y;
+  return k.layerNorm(x, normalizedShape, weight ?? null, bias ?? null, eps);
 }
 
 /** x / sqrt(mean(x^2) + eps) * weight; eps defaults to the dtype's machine epsilon (torch.nn.RMSNorm). */

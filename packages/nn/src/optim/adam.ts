@@ -57,6 +57,19 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
       }));
       const step = (s.step as number) + 1;
       s.step = step;
+      if (!g.amsgrad) {
+        // The plain update is one core op: one kernel on backends with a fused Adam step.
+        k.adamStep_(p, grad, s.expAvg as k.Tensor, s.expAvgSq as k.Tensor, {
+          lr: g.lr,
+          beta1,
+          beta2,
+          eps: g.eps,
+          weightDecay: g.weightDecay,
+          decoupled: this.decoupled,
+          step,
+        });
+        continue;
+      }
       if (g.weightDecay !== 0) {
         if (this.decoupled) p.mul_(1 - g.lr * g.weightDecay);
         else grad = grad.add(p, g.weightDecay);
@@ -65,13 +78,9 @@ abstract class AdamBase extends Optimizer<AdamHyper> {
       const expAvgSq = (s.expAvgSq as k.Tensor).mul_(beta2).add_(grad.square(), 1 - beta2);
       const stepSize = g.lr / (1 - beta1 ** step);
       const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-      let second = expAvgSq;
-      if (g.amsgrad) {
-        const maxSq = s.maxExpAvgSq as k.Tensor;
-        maxSq.copy_(k.maximum(maxSq, expAvgSq));
-        second = maxSq;
-      }
-      const denom = second.sqrt().div(bc2Sqrt).add(g.eps);
+      const maxSq = s.maxExpAvgSq as k.Tensor;
+      maxSq.copy_(k.maximum(maxSq, expAvgSq));
+      const denom = maxSq.sqrt().div(bc2Sqrt).add(g.eps);
       p.add_(expAvg.div(denom), -stepSize);
     }
   }
