@@ -105,6 +105,8 @@ export {
 export { max, min } from './ops/extrema.js';
 export { gather, indexAdd, indexSelect, scatterAdd, sort, topk } from './ops/indexing.js';
 export { bmm, diag, diagonal, dot, einsum, matmul, mm, outer, trace, tril, triu } from './ops/linalg.js';
+export type { CrossEntropyRowsOptions } from './ops/loss.js';
+export { crossEntropyRows } from './ops/loss.js';
 export { layerNorm } from './ops/normalization.js';
 export { adamStep_ } from './ops/optim.js';
 export { multinomial, rand, randint, randLike, randn, randnLike } from './ops/random.js';

@@ -191,6 +191,35 @@ export interface FusedKernels {
     gradBias: KernelTensor | null,
   ): void;
   /**
+   * Cross entropy of each row of `logits` [N, C] (contiguous) against the class index `target[i]`
+   * (int32 [N]), with label smoothing e: loss[i] = lse_i - (1 - e) logits[i, t_i] - e / C *
+   * sum_c logits[i, c], where lse_i = log(sum_c exp(logits[i, c])); rows whose target equals
+   * `ignoreIndex` get loss 0 (and any lse). Writes `loss` [N] and `lse` [N] (for the backward).
+   * A target outside [0, C) other than ignoreIndex throws `crossEntropyRows: target T is out of
+   * bounds for C classes` where the backend can check (CPU); GPU kernels cannot report it.
+   */
+  crossEntropy(
+    logits: KernelTensor,
+    target: KernelTensor,
+    ignoreIndex: number,
+    labelSmoothing: number,
+    loss: KernelTensor,
+    lse: KernelTensor,
+  ): void;
+  /**
+   * Gradient of crossEntropy with respect to the logits: gradLogits[i, c] = gradLoss[i] *
+   * (exp(logits[i, c] - lse[i]) - (1 - e) [c = t_i] - e / C), and 0 on ignored rows.
+   */
+  crossEntropyBackward(
+    gradLoss: KernelTensor,
+    logits: KernelTensor,
+    target: KernelTensor,
+    lse: KernelTensor,
+    ignoreIndex: number,
+    labelSmoothing: number,
+    gradLogits: KernelTensor,
+  ): void;
+  /**
    * One Adam / AdamW update of `param` in place (all four tensors contiguous, same shape and float
    * dtype), with torch.optim's formulas: for AdamW (`decoupled`) param *= 1 - lr * weightDecay,
    * for Adam grad += weightDecay * param; then m = beta1 m + (1 - beta1) grad, v = beta2 v +

@@ -656,6 +656,28 @@ const NORMALIZATION: OpInfo[] = [
       ].map((c) => c(m)),
     gradInputs: [0],
   },
+  {
+    name: 'cross_entropy_rows',
+    run: ([x], args) =>
+      k.crossEntropyRows(x, k.tensor(args.target as number[], { dtype: 'int32', device: x.device }), {
+        ignoreIndex: -100,
+        labelSmoothing: args.smoothing as number,
+      }),
+    samples: (m) =>
+      (
+        [
+          [[5, 7], 'contiguous', [0, 6, -100, 3, 3], 0],
+          [[4, 6], 'transposed', [5, 0, 2, -100], 0.1],
+          [[3, 9], 'strided', [8, 1, 4], 0],
+          [[0, 3], 'contiguous', [], 0.2],
+        ] as const
+      ).map(([shape, layout, target, smoothing]) => ({
+        label: `${L(shape)} ${layout}${smoothing ? ` smoothing ${smoothing}` : ''}`,
+        inputs: [m.float(shape, { layout })],
+        args: { target, smoothing },
+      })),
+    gradInputs: [0],
+  },
   adamStep('adam_step', false),
   adamStep('adamw_step', true),
 ];

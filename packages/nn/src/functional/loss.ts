@@ -110,6 +110,20 @@ export function crossEntropy(input: k.Tensor, target: k.Tensor, options: CrossEn
     throw new RangeError(`crossEntropy: labelSmoothing must be between 0.0 and 1.0 (got ${labelSmoothing})`);
   const { dim, classes } = classDim('crossEntropy', input);
   checkWeight('crossEntropy', weight, classes);
+  if (!k.isFloating(target.dtype) && weight === null) {
+    // The common case is core's per-row op (one fused kernel each way on backends that have it).
+    checkIndexTarget('crossEntropy', input, target, dim);
+    // Classes last: [N, C, d1, ...] -> [N, d1, ..., C] -> [rows, C].
+    const last =
+      input.ndim === 1
+        ? input.unsqueeze(0)
+        : input.permute(0, ...input.shape.slice(2).map((_, i) => i + 2), 1);
+    const rows = last.reshape(-1, classes);
+    const loss = k.crossEntropyRows(rows, target.reshape(-1), { ignoreIndex, labelSmoothing });
+    if (reduction === 'mean') return loss.sum().div(target.ne(ignoreIndex).sum().to(loss.dtype));
+    if (reduction === 'sum') return loss.sum();
+    return reduce('crossEntropy', loss.reshape(target.shape), reduction);
+  }
   const logp = input.logSoftmax(dim);
   if (k.isFloating(target.dtype)) {
     sameShape('crossEntropy', input, target);
