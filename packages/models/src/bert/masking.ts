@@ -126,7 +126,11 @@ export class MLMCollator {
     });
   }
 
-  collate(examples: readonly MLMExample[]): MLMBatch {
+  /**
+   * `rng` replaces the collator's own generator for this batch: e.g. one seeded by the step, so
+   * that a batch depends only on its step (what a resumable training loop needs).
+   */
+  collate(examples: readonly MLMExample[], rng: Random = this.rng): MLMBatch {
     if (examples.length === 0) throw new Error('MLMCollator.collate: no examples');
     const b = examples.length;
     const t = Math.max(...examples.map((e) => e.inputIds.length));
@@ -140,7 +144,7 @@ export class MLMCollator {
         throw new Error(
           `MLMCollator.collate: example ${row} has ${n} inputIds but ${e.tokenTypeIds.length} tokenTypeIds`,
         );
-      const masked = maskTokens(e.inputIds, this.mask, this.rng);
+      const masked = maskTokens(e.inputIds, this.mask, rng);
       ids.set(masked.inputIds, row * t);
       labels.set(masked.labels, row * t);
       attention.fill(1, row * t, row * t + n);
