@@ -40,6 +40,8 @@ export {
   float32ToFloat16Bits,
 } from './dtype/half.js';
 export { logSoftmax, softmax } from './ops/activation.js';
+export type { AttentionOptions } from './ops/attention.js';
+export { scaledDotProductAttention } from './ops/attention.js';
 export type {
   AvgPool2dOptions,
   Conv1dOptions,

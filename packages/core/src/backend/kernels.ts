@@ -220,6 +220,25 @@ export interface FusedKernels {
     gradLogits: KernelTensor,
   ): void;
   /**
+   * Scaled dot-product attention per (batch, head): q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]
+   * (contiguous) -> out [B, H, L, Ev] = softmax(q k^T * scale, masked) v, and lse [B, H, L], the
+   * log-sum-exp of each query's masked scaled scores (kept for the backward). A key takes part when
+   * `mask` (bool, broadcast to [B, H, L, S] through its strides; null = all) is true and, with
+   * `causal`, when its index is at most the query's index + S - L (queries are the last L positions,
+   * as with a key/value cache). Masked scores are the dtype's most negative finite value, not -inf
+   * (Hugging Face's convention), so a query with every key masked averages all values evenly.
+   */
+  attention(
+    q: KernelTensor,
+    k: KernelTensor,
+    v: KernelTensor,
+    mask: KernelTensor | null,
+    scale: number,
+    causal: boolean,
+    out: KernelTensor,
+    lse: KernelTensor,
+  ): void;
+  /**
    * One Adam / AdamW update of `param` in place (all four tensors contiguous, same shape and float
    * dtype), with torch.optim's formulas: for AdamW (`decoupled`) param *= 1 - lr * weightDecay,
    * for Adam grad += weightDecay * param; then m = beta1 m + (1 - beta1) grad, v = beta2 v +

@@ -678,6 +678,47 @@ const NORMALIZATION: OpInfo[] = [
       })),
     gradInputs: [0],
   },
+  {
+    name: 'attention',
+    run: ([q, key, v], args) => {
+      const mask = args.mask as number[][] | undefined;
+      return k.scaledDotProductAttention(q, key, v, {
+        causal: args.causal as boolean,
+        // [B, 1, L, S]: per batch row, which keys each query may see (a padding-style mask).
+        mask: mask
+          ? k.tensor(mask, { device: q.device }).ne(0).reshape(q.shape[0], 1, q.shape[2], key.shape[2])
+          : null,
+      });
+    },
+    samples: (m) =>
+      (
+        [
+          ['no mask', [2, 2, 4, 3], 5, 6, 'contiguous', false, undefined],
+          ['causal', [1, 2, 4, 4], 4, 4, 'contiguous', true, undefined],
+          ['causal, 2 new queries over 5 keys', [2, 1, 2, 3], 5, 3, 'transposed', true, undefined],
+          [
+            'padding mask, one query sees no key',
+            [2, 1, 2, 3],
+            3,
+            2,
+            'contiguous',
+            false,
+            [
+              [1, 1, 0, 1, 0, 0],
+              [0, 0, 0, 1, 1, 1],
+            ],
+          ],
+        ] as const
+      ).map(([label, qShape, s, ev, layout, causal, mask]) => {
+        const [b, h, , e] = qShape;
+        return {
+          label,
+          inputs: [m.float(qShape, { layout }), m.float([b, h, s, e]), m.float([b, h, s, ev])],
+          args: { causal, mask },
+        };
+      }),
+    gradInputs: [0, 1, 2],
+  },
   adamStep('adam_step', false),
   adamStep('adamw_step', true),
 ];

@@ -132,10 +132,18 @@ export class GPTAttention extends nn.Module {
       key = k.cat([past.key, key], 2);
       value = k.cat([past.value, value], 2);
     }
-    const scores = q.matmul(key.mT).div(Math.sqrt(e / this.numHeads));
-    const masked = k.where(allowed, scores, finfoMin(scores.dtype));
-    const weights = this.attn_dropout.forward(masked.softmax(-1));
-    const out = weights.matmul(value).permute(0, 2, 1, 3).reshape(b, t, e);
+    const scale = 1 / Math.sqrt(e / this.numHeads);
+    let attended: k.Tensor;
+    if (this.training && this.attn_dropout.p > 0) {
+      // Dropout on the attention weights needs them materialised.
+      const scores = q.matmul(key.mT).mul(scale);
+      const masked = k.where(allowed, scores, finfoMin(scores.dtype));
+      attended = this.attn_dropout.forward(masked.softmax(-1)).matmul(value);
+    } else {
+      // Core's attention op (one fused kernel on backends that have it), same masking convention.
+      attended = k.scaledDotProductAttention(q, key, value, { mask: allowed, scale });
+    }
+    const out = attended.permute(0, 2, 1, 3).reshape(b, t, e);
     return [this.resid_dropout.forward(this.c_proj.forward(out)), { key, value }];
   }
 }

@@ -1,0 +1,154 @@
+// Scaled dot-product attention as one op. Forward: a backend's fused kernel when it has one (no
+// [L, S] score matrix written to memory on GPUs; one pass per query row), otherwise the same math
+// from primitives; either way each query row's log-sum-exp is kept. The backward rule is core's,
+// from primitives, recomputing the weights from the saved log-sum-exp (as FlashAttention does):
+//   P = exp(S - lse), dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
+//   dQ = dS K * scale, dK = dS^T Q * scale.
+// Masked scores take the dtype's most negative finite value (Hugging Face's convention, not
+// -inf), so a query with no allowed key averages the values instead of producing NaN.
+import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
+import { record } from '../autograd/record.js';
+import { backendOf, broadcastKernel, commonDevice, emptyTensor } from '../dispatch/dispatch.js';
+import { isFloating } from '../dtype/dtype.js';
+import { broadcastShapes, formatShape } from '../shape/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { arange } from './creation.js';
+import { exp, le, logicalAnd, mul, sub, where } from './elementwise.js';
+import { matmul } from './linalg.js';
+import { logsumexp, sum } from './reduction.js';
+import { contiguous, transpose, unsqueeze } from './shape.js';
+
+export interface AttentionOptions {
+  /** Boolean, broadcastable to [B, H, L, S]: true where the query may attend to the key. */
+  mask?: Tensor | null;
+  /** Keys after each query's own position are masked (queries are the last L of S positions). */
+  causal?: boolean;
+  /** Score scale (default 1 / sqrt(E)). */
+  scale?: number;
+}
+
+/** The most negative finite value of a float dtype (torch.finfo(dtype).min). */
+function finfoMin(dtype: Tensor['dtype']): number {
+  if (dtype === 'float64') return -Number.MAX_VALUE;
+  if (dtype === 'float16') return -65504;
+  if (dtype === 'bfloat16') return -3.3895313892515355e38;
+  return -3.4028234663852886e38;
+}
+
+/** Which keys each query may attend to, [B|1, H|1, L, S], or null when all may. */
+function allowedKeys(
+  mask: Tensor | null,
+  causal: boolean,
+  l: number,
+  s: number,
+  device: Tensor['device'],
+): Tensor | null {
+  if (!causal) return mask;
+  const keys = unsqueeze(arange(s, undefined, 1, { device }), 0);
+  const queries = unsqueeze(arange(s - l, s, 1, { device }), 1);
+  const lower = le(keys, queries);
+  return mask ? logicalAnd(mask, lower) : lower;
+}
+
+/**
+ * softmax(q k^T * scale + masking) v for q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]
+ * -> [B, H, L, Ev].
+ */
+export function scaledDotProductAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  options: AttentionOptions = {},
+): Tensor {
+  const op = 'scaledDotProductAttention';
+  const { mask = null, causal = false } = options;
+  commonDevice(op, [q, k, v, mask]);
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4)
+    throw new Error(
+      `${op}: expected q, k, v of shape [B, H, L|S, E], got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}`,
+    );
+  const [b, h, l, e] = q.shape;
+  const s = k.shape[2];
+  if (
+    k.shape[0] !== b ||
+    k.shape[1] !== h ||
+    k.shape[3] !== e ||
+    v.shape[0] !== b ||
+    v.shape[1] !== h ||
+    v.shape[2] !== s
+  )
+    throw new Error(
+      `${op}: q ${formatShape(q.shape)}, k ${formatShape(k.shape)} and v ${formatShape(v.shape)} do not fit [B, H, L, E], [B, H, S, E], [B, H, S, Ev]`,
+    );
+  if (!isFloating(q.dtype) || q.dtype !== k.dtype || q.dtype !== v.dtype)
+    throw new TypeError(
+      `${op}: expected q, k, v of one floating point dtype, got ${q.dtype}, ${k.dtype}, ${v.dtype}`,
+    );
+  if (mask && mask.dtype !== 'bool') throw new TypeError(`${op}: expected a bool mask, got ${mask.dtype}`);
+  if (
+    mask &&
+    (mask.ndim > 4 || broadcastShapes(op, mask.shape, [b, h, l, s]).some((d, i) => d !== [b, h, l, s][i]))
+  )
+    throw new Error(
+      `${op}: mask of shape ${formatShape(mask.shape)} does not broadcast to ${formatShape([b, h, l, s])}`,
+    );
+  const scale = options.scale ?? 1 / Math.sqrt(e);
+  if (causal && s < l)
+    throw new Error(`${op}: a causal mask needs at least as many keys (${s}) as queries (${l})`);
+  const ev = v.shape[3];
+  const qc = contiguous(q);
+  const kc = contiguous(k);
+  const vc = contiguous(v);
+  const backend = backendOf(q);
+  const lowest = finfoMin(q.dtype);
+  let out: Tensor;
+  let lse: Tensor;
+  if (backend.fused.attention && b * h * l > 0 && s > 0) {
+    out = emptyTensor([b, h, l, ev], q.dtype, q.device);
+    lse = emptyTensor([b, h, l], q.dtype, q.device);
+    const maskKernel = mask ? broadcastKernel(mask, [b, h, l, s]) : null;
+    backend.fused.attention(
+      qc.kernel,
+      kc.kernel,
+      vc.kernel,
+      maskKernel,
+      scale,
+      causal,
+      out.kernel,
+      lse.kernel,
+    );
+  } else {
+    [out, lse] = noGrad(() => {
+      const allowed = allowedKeys(mask, causal, l, s, q.device);
+      let scores = mul(matmul(qc, transpose(kc, 2, 3)), scale);
+      if (allowed) scores = where(allowed, scores, lowest);
+      const rowLse = logsumexp(scores, 3);
+      const weights = exp(sub(scores, unsqueeze(rowLse, 3)));
+      return [matmul(weights, vc), rowLse];
+    });
+  }
+  return record(
+    'ScaledDotProductAttentionBackward',
+    out,
+    [q, k, v],
+    (gOut, [qs, ks, vs, ls], os, needs) => {
+      const allowed = allowedKeys(mask, causal, l, s, qs.device);
+      let scores = mul(matmul(qs, transpose(ks, 2, 3)), scale);
+      if (allowed) scores = where(allowed, scores, lowest);
+      // Under create_graph the weights and the output are rebuilt differentiably from q, k, v.
+      const graph = isGradEnabled();
+      const rowLse = graph ? logsumexp(scores, 3) : ls;
+      const p = exp(sub(scores, unsqueeze(rowLse, 3)));
+      const o = graph ? matmul(p, vs) : (os as Tensor);
+      const dp = matmul(gOut, transpose(vs, 2, 3));
+      const delta = sum(mul(gOut, o), 3, true);
+      const ds = mul(p, sub(dp, delta));
+      return [
+        needs[0] ? mul(matmul(ds, ks), scale) : null,
+        needs[1] ? mul(matmul(transpose(ds, 2, 3), qs), scale) : null,
+        needs[2] ? matmul(transpose(p, 2, 3), gOut) : null,
+      ];
+    },
+    { save: [qc, kc, vc, lse], saveOutput: true },
+  );
+}
