@@ -1,6 +1,7 @@
-// The 'webgpu' backend: memory through the runtime's pool, every primitive kernel and the fused
-// softmax family in WGSL. dtypes: float32 and int32 natively; bool, uint8 and int8 widened to i32
-// words; float16 and bfloat16 stored as f32 words rounded to their precision. No 64-bit types.
+// The 'webgpu' backend: memory through the runtime's pool, every primitive kernel, the fused
+// softmax family, layer norm (forward and backward) and the Adam/AdamW step in WGSL. dtypes:
+// float32 and int32 natively; bool, uint8 and int8 widened to i32 words; float16 and bfloat16
+// stored as f32 words rounded to their precision. No 64-bit types.
 import type { Backend, DType, KernelTensor, TypedArray } from '@kiln/core';
 import { coalesceDims, contiguousStrides, numel } from '@kiln/core';
 import { acquireDevice, type DeviceOptions } from './device.js';
@@ -8,6 +9,8 @@ import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './kernels/con
 import * as ew from './kernels/elementwise.js';
 import * as idx from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
+import * as norm from './kernels/normalization.js';
+import { adamStep } from './kernels/optim.js';
 import * as pool from './kernels/pool.js';
 import { random } from './kernels/random.js';
 import * as red from './kernels/reduce.js';
@@ -87,6 +90,10 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
       softmax: (x, dim, out) => red.rowSoftmax(rt, 'softmax', x, dim, out),
       logSoftmax: (x, dim, out) => red.rowSoftmax(rt, 'logSoftmax', x, dim, out),
       logsumexp: (x, dim, out) => red.rowSoftmax(rt, 'logsumexp', x, dim, out),
+      layerNorm: (x, w, b, eps, out, mean, rstd) => norm.layerNorm(rt, x, w, b, eps, out, mean, rstd),
+      layerNormBackward: (g, x, w, mean, rstd, gi, gw, gb) =>
+        norm.layerNormBackward(rt, g, x, w, mean, rstd, gi, gw, gb),
+      adamStep: (param, grad, m, v, hyper) => adamStep(rt, param, grad, m, v, hyper),
     },
 
     alloc: (n, dtype) => {

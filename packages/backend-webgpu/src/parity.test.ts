@@ -1,6 +1,7 @@
 // WebGPU against the CPU backend on fresh random inputs, at sizes the op database does not reach:
-// tiled matmul edges, tree reductions, long softmax rows, multi-pass sorts, conv2d and pooling
-// forward and backward, and the random stream of both backends for the same seed.
+// tiled matmul edges, tree reductions, long softmax rows, layer norm and the Adam step, multi-pass
+// sorts, conv2d and pooling forward and backward, and the random stream of both backends for the
+// same seed.
 import '@kiln/backend-cpu';
 import * as k from '@kiln/core';
 import { compareValues, SampleRng, valuesOf } from '@kiln/core/testing';
@@ -86,6 +87,51 @@ describe('reductions and rows', () => {
     expectParity([[6, 300, 4]], ([x]) => [x.argmax(1), x.cumsum(1), x.gt(2).any(1)], {
       tol: { rtol: 1e-4, atol: 1e-3 },
     }));
+});
+
+describe('layer norm and the Adam step (fused kernels)', () => {
+  it('layerNorm over 1,000-wide rows with weight and bias, and all three gradients', () =>
+    expectParity([[37, 1000], [1000], [1000]], ([x, w, b]) => k.layerNorm(x, [1000], w, b), {
+      grad: true,
+      tol: { rtol: 1e-4, atol: 1e-3 },
+    }));
+  // Rows of mean 1e4..6e4 and std 1: statistics from the rounded float32 mean would be off by ~1e-3.
+  it('layerNorm of rows with a large mean matches the float64 reference (no cancellation)', async () => {
+    const shape = [6, 777];
+    const host = Float32Array.from(randomHost(shape), (v, i) => 1e4 * (1 + Math.floor(i / 777)) + v);
+    const ref = k.tidy(() =>
+      k.layerNorm(k.tensor(Float64Array.from(host), { dtype: 'float64' }).reshape(shape), [777]),
+    );
+    const got = k.tidy(() => k.layerNorm(k.tensor(host, { device: 'webgpu' }).reshape(shape), [777]));
+    expect(compareValues(await valuesOf(got), await valuesOf(ref), { rtol: 1e-5, atol: 1e-5 })).toBeNull();
+    k.dispose([ref, got]);
+  });
+  for (const decoupled of [false, true]) {
+    it(`adamStep_ (${decoupled ? 'AdamW' : 'Adam'}) over 10,000 elements, three steps`, async () => {
+      const hosts = [0, 1, 2, 3].map(() => randomHost([10_000]));
+      const run = async (device: string) => {
+        const [p, g, m, v0] = hosts.map((h) => k.tensor(h, { device }));
+        const v = v0.abs();
+        for (let step = 1; step <= 3; step++) {
+          k.adamStep_(p, g, m, v, {
+            lr: 1e-2,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weightDecay: 0.1,
+            decoupled,
+            step,
+          });
+        }
+        const out = [await valuesOf(p), await valuesOf(m), await valuesOf(v)];
+        k.dispose([p, g, m, v0, v]);
+        return out;
+      };
+      const ref = await run('cpu');
+      const got = await run('webgpu');
+      for (const [i, r] of ref.entries()) expect(compareValues(got[i], r, TOL), `tensor ${i}`).toBeNull();
+    });
+  }
 });
 
 describe('sort and topk', () => {

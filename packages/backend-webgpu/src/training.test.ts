@@ -62,9 +62,9 @@ it("await model.toAsync('cpu') brings a WebGPU-trained model back: same outputs 
   const { x, y } = data('webgpu');
   k.tidy(() => F.crossEntropy(m.forward(x), y).backward());
   const out = k.tidy(() => m.eval().forward(x));
-  const onGpu = await out.data();
+  const onGpu = (await out.data()) as Float32Array;
   out.dispose();
-  const gradOnGpu = await m.hidden.weight.grad!.data();
+  const gradOnGpu = (await m.hidden.weight.grad!.data()) as Float32Array;
   expect(() => m.to('cpu')).toThrow(/toDeviceAsync|await/);
   await m.toAsync('cpu');
   expect([...m.parameters()].every((p) => p.device === 'cpu' && p.requiresGrad)).toBe(true);
@@ -73,7 +73,7 @@ it("await model.toAsync('cpu') brings a WebGPU-trained model back: same outputs 
   onGpu.forEach((v, i) => {
     expect(cpu[i]).toBeCloseTo(v, 5);
   });
-  expect(Array.from(m.hidden.weight.grad!.dataSync())).toEqual(Array.from(gradOnGpu));
+  expect(Array.from(m.hidden.weight.grad!.dataSync() as Float32Array)).toEqual(Array.from(gradOnGpu));
   k.dispose([x, y, onCpu.x, onCpu.y]);
   m.dispose();
 });
@@ -91,7 +91,7 @@ async function settle(backend: WebGPUBackend): Promise<void> {
 it('1,000 training steps in tidy leave tensors, bytes and the buffer pool flat', async () => {
   const m = model('webgpu');
   const { x, y } = data('webgpu');
-  const opt = new optim.SGD(m.parameters(), { lr: 1e-3, momentum: 0.9 });
+  const opt = new optim.AdamW(m.parameters(), { lr: 1e-3, weightDecay: 0.01 });
   const backend = x.storage.backend as WebGPUBackend;
   const step = () =>
     k.tidy(() => {
