@@ -31,8 +31,8 @@ export {
   registerBackend,
   setDefaultDevice,
 } from './backend/registry.js';
-export type { DType, TypedArray } from './dtype/dtype.js';
-export { DTYPES, ITEMSIZE, isFloating, isIntegral, promoteTypes, resultType } from './dtype/dtype.js';
+export type { DType, FInfo, TypedArray } from './dtype/dtype.js';
+export { DTYPES, finfo, ITEMSIZE, isFloating, isIntegral, promoteTypes, resultType } from './dtype/dtype.js';
 export {
   bfloat16BitsToFloat32,
   float16BitsToFloat32,

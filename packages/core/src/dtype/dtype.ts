@@ -162,3 +162,42 @@ export function resultType(operands: readonly PromotionOperand[]): DType {
 export function toFloating(d: DType): DType {
   return isFloating(d) ? d : DEFAULT_FLOAT;
 }
+
+/** Machine limits of a floating point dtype (torch.finfo). */
+export interface FInfo {
+  /** Bits of storage. */
+  bits: number;
+  /** Smallest x with 1 + x != 1. */
+  eps: number;
+  /** Largest finite value, and its negation. */
+  max: number;
+  min: number;
+  /** Smallest positive normal value. */
+  tiny: number;
+}
+
+const FINFO: Partial<Record<DType, FInfo>> = {
+  float64: { bits: 64, eps: 2 ** -52, max: Number.MAX_VALUE, min: -Number.MAX_VALUE, tiny: 2 ** -1022 },
+  float32: {
+    bits: 32,
+    eps: 2 ** -23,
+    max: 3.4028234663852886e38,
+    min: -3.4028234663852886e38,
+    tiny: 2 ** -126,
+  },
+  float16: { bits: 16, eps: 2 ** -10, max: 65504, min: -65504, tiny: 2 ** -14 },
+  bfloat16: {
+    bits: 16,
+    eps: 2 ** -7,
+    max: 3.3895313892515355e38,
+    min: -3.3895313892515355e38,
+    tiny: 2 ** -126,
+  },
+};
+
+/** torch.finfo: the limits of a floating point dtype (e.g. the most negative finite value for masking). */
+export function finfo(dtype: DType): FInfo {
+  const info = FINFO[dtype];
+  if (!info) throw new TypeError(`finfo: ${dtype} is not a floating point dtype`);
+  return info;
+}

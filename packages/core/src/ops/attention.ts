@@ -9,7 +9,7 @@
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
 import { backendOf, broadcastKernel, commonDevice, emptyTensor } from '../dispatch/dispatch.js';
-import { isFloating } from '../dtype/dtype.js';
+import { finfo, isFloating } from '../dtype/dtype.js';
 import { broadcastShapes, formatShape } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { arange } from './creation.js';
@@ -25,14 +25,6 @@ export interface AttentionOptions {
   causal?: boolean;
   /** Score scale (default 1 / sqrt(E)). */
   scale?: number;
-}
-
-/** The most negative finite value of a float dtype (torch.finfo(dtype).min). */
-function finfoMin(dtype: Tensor['dtype']): number {
-  if (dtype === 'float64') return -Number.MAX_VALUE;
-  if (dtype === 'float16') return -65504;
-  if (dtype === 'bfloat16') return -3.3895313892515355e38;
-  return -3.4028234663852886e38;
 }
 
 /** Which keys each query may attend to, [B|1, H|1, L, S], or null when all may. */
@@ -100,7 +92,7 @@ export function scaledDotProductAttention(
   const kc = contiguous(k);
   const vc = contiguous(v);
   const backend = backendOf(q);
-  const lowest = finfoMin(q.dtype);
+  const lowest = finfo(q.dtype).min;
   let out: Tensor;
   let lse: Tensor;
   if (backend.fused.attention && b * h * l > 0 && s > 0) {

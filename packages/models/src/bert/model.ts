@@ -12,15 +12,6 @@ export function shapeText(t: k.Tensor): string {
   return `[${t.shape.join(', ')}]`;
 }
 
-/** The most negative finite value of a float dtype (torch.finfo(dtype).min), which HF's extended
- * attention mask adds to the scores of masked keys (not -inf, so no row can become NaN). */
-function finfoMin(dtype: k.DType): number {
-  if (dtype === 'float64') return -Number.MAX_VALUE;
-  if (dtype === 'float16') return -65504;
-  if (dtype === 'bfloat16') return -3.3895313892515355e38;
-  return -3.4028234663852886e38;
-}
-
 /** HF's ACT2FN for the names BERT configs use; 'gelu' is the exact erf form (BERT's). */
 export function bertActivation(name: string): (x: k.Tensor) => k.Tensor {
   switch (name) {
@@ -343,7 +334,7 @@ export class BertModel extends BertPreTrainedModel {
     // every head's scores, so padding keys get zero weight and padding queries still attend.
     const mask = inputs.attentionMask ?? null;
     const extended = mask
-      ? mask.to(dtype).neg().add(1).mul(finfoMin(dtype)).reshape(b, 1, 1, t)
+      ? mask.to(dtype).neg().add(1).mul(k.finfo(dtype).min).reshape(b, 1, 1, t)
       : k.zeros([1, 1, 1, t], { dtype, device });
     const h = this.encoder.forward(this.embeddings.forward(inputIds, tokenTypeIds, positionIds), extended);
     return { lastHiddenState: h, poolerOutput: this.pooler ? this.pooler.forward(h) : null };

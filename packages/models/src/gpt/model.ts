@@ -62,15 +62,6 @@ export class Conv1D extends nn.Module {
   }
 }
 
-/** The most negative finite value of a float dtype: HF fills masked scores with it, not -inf, so
- * a query whose keys are all masked (a left-padding position) gets uniform weights, not NaN. */
-function finfoMin(dtype: k.DType): number {
-  if (dtype === 'float64') return -Number.MAX_VALUE;
-  if (dtype === 'float16') return -65504;
-  if (dtype === 'bfloat16') return -3.3895313892515355e38;
-  return -3.4028234663852886e38;
-}
-
 function activation(name: string): (x: k.Tensor) => k.Tensor {
   switch (name) {
     case 'gelu_new':
@@ -137,7 +128,7 @@ export class GPTAttention extends nn.Module {
     if (this.training && this.attn_dropout.p > 0) {
       // Dropout on the attention weights needs them materialised.
       const scores = q.matmul(key.mT).mul(scale);
-      const masked = k.where(allowed, scores, finfoMin(scores.dtype));
+      const masked = k.where(allowed, scores, k.finfo(scores.dtype).min);
       attended = this.attn_dropout.forward(masked.softmax(-1)).matmul(value);
     } else {
       // Core's attention op (one fused kernel on backends that have it), same masking convention.
