@@ -110,11 +110,8 @@ export async function greedySearch(
   return results;
 }
 
-interface Beam {
-  tokens: number[];
-  attention: number[][];
-  score: number;
-}
+/** A hypothesis of beam search, live or finished: a translation so far. */
+type Beam = Seq2SeqTranslation;
 
 /**
  * Beam search over one source srcIds [1, S] (no padding). Each step extends every live beam by
