@@ -113,13 +113,13 @@ export class BahdanauAttention extends nn.Module {
 
   /**
    * query [B, H] (the decoder state s_{i-1}). Returns the context sum_j a_ij h_j [B, H] and the
-   * weights a_i [B, S]. Scores at padding are set to the float32 minimum before the softmax (as the
-   * TensorFlow tutorial masks them), so their weight is exactly 0.
+   * weights a_i [B, S]. Scores at padding are set to the dtype's most negative finite value before
+   * the softmax (as the TensorFlow tutorial masks them), so their weight is exactly 0.
    */
   override forward(query: k.Tensor, memory: EncoderMemory): [k.Tensor, k.Tensor] {
     const energy = this.Wa.forward(query).unsqueeze(1).add(memory.projectedKeys).tanh();
     const scores = this.Va.forward(energy).squeeze(2);
-    const weights = scores.maskedFill(memory.mask.logicalNot(), -3.4028234663852886e38).softmax(-1);
+    const weights = scores.maskedFill(memory.mask.logicalNot(), k.finfo(scores.dtype).min).softmax(-1);
     const context = weights.unsqueeze(1).bmm(memory.keys).squeeze(1);
     return [context, weights];
   }
