@@ -15,6 +15,7 @@ export type {
   DeviceBuffer,
   FusedKernels,
   KernelTensor,
+  LinearActivation,
   Pool2dParams,
   PrimitiveKernels,
   RandomDistribution,
@@ -107,6 +108,7 @@ export {
 export { max, min } from './ops/extrema.js';
 export { gather, indexAdd, indexSelect, scatterAdd, sort, topk } from './ops/indexing.js';
 export { bmm, diag, diagonal, dot, einsum, matmul, mm, outer, trace, tril, triu } from './ops/linalg.js';
+export { linear } from './ops/linear.js';
 export type { CrossEntropyRowsOptions } from './ops/loss.js';
 export { crossEntropyRows } from './ops/loss.js';
 export { layerNorm } from './ops/normalization.js';

@@ -220,6 +220,20 @@ export interface FusedKernels {
     gradLogits: KernelTensor,
   ): void;
   /**
+   * A linear layer with its epilogue in one kernel: out = act(x w^T + bias) for x [M, K]
+   * (contiguous), w [N, K] through its strides (a transposed view of a [K, N] weight is common),
+   * bias [N] or null. `activation` is 'none', 'relu', 'gelu' (erf) or 'geluTanh'. When
+   * `preActivation` [M, N] is not null it receives x w^T + bias (the backward of gelu needs it).
+   */
+  linear(
+    x: KernelTensor,
+    weight: KernelTensor,
+    bias: KernelTensor | null,
+    activation: LinearActivation,
+    out: KernelTensor,
+    preActivation: KernelTensor | null,
+  ): void;
+  /**
    * Scaled dot-product attention per (batch, head): q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]
    * (contiguous) -> out [B, H, L, Ev] = softmax(q k^T * scale, masked) v, and lse [B, H, L], the
    * log-sum-exp of each query's masked scaled scores (kept for the backward). A key takes part when
@@ -252,6 +266,9 @@ export interface FusedKernels {
     hyper: AdamHyper,
   ): void;
 }
+
+/** The activations a fused linear kernel applies after the bias. */
+export type LinearActivation = 'none' | 'relu' | 'gelu' | 'geluTanh';
 
 /** Hyperparameters of one fused Adam / AdamW step (`step` counts from 1). */
 export interface AdamHyper {

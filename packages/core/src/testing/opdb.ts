@@ -719,6 +719,31 @@ const NORMALIZATION: OpInfo[] = [
       }),
     gradInputs: [0, 1, 2],
   },
+  ...(['none', 'relu', 'gelu', 'geluTanh'] as const).map(
+    (activation): OpInfo => ({
+      name: `linear_${activation}`,
+      run: ([x, w, b]) => k.linear(x, w, b ?? null, activation),
+      samples: (m) => [
+        { label: '[5,4] x [3,4]^T + [3]', inputs: [m.float([5, 4]), m.float([3, 4]), m.float([3])] },
+        {
+          label: '[2,3,4] x transposed [4,6] weight + [6]',
+          inputs: [
+            m.float([2, 3, 4], { layout: 'strided' }),
+            m.float([6, 4], { layout: 'transposed' }),
+            m.float([6]),
+          ],
+        },
+        { label: '[0,4] x [2,4]^T + [2]', inputs: [m.float([0, 4]), m.float([2, 4]), m.float([2])] },
+      ],
+      gradInputs: [0, 1, 2],
+    }),
+  ),
+  {
+    name: 'linear_no_bias',
+    run: ([x, w]) => k.linear(x, w, null, 'geluTanh'),
+    samples: (m) => [{ label: '[3,5] x [2,5]^T', inputs: [m.float([3, 5]), m.float([2, 5])] }],
+    gradInputs: [0, 1],
+  },
   adamStep('adam_step', false),
   adamStep('adamw_step', true),
 ];

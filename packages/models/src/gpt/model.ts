@@ -53,8 +53,9 @@ export class Conv1D extends nn.Module {
     if (std !== null) init.normal_(this.weight, 0, std);
   }
 
-  override forward(x: k.Tensor): k.Tensor {
-    return x.matmul(this.weight).add(this.bias);
+  /** x W + b, then `activation`: core's linear op on the transposed view of the [in, out] weight. */
+  override forward(x: k.Tensor, activation: k.LinearActivation = 'none'): k.Tensor {
+    return k.linear(x, this.weight.T, this.bias, activation);
   }
 
   override extraRepr(): string {
@@ -62,17 +63,24 @@ export class Conv1D extends nn.Module {
   }
 }
 
-function activation(name: string): (x: k.Tensor) => k.Tensor {
+/**
+ * The MLP's activation (HF's ACT2FN name) as a linear-layer epilogue where core has one, which a
+ * backend may fuse into the c_fc matmul; otherwise applied after it.
+ */
+function activation(name: string): {
+  epilogue: k.LinearActivation;
+  after: ((x: k.Tensor) => k.Tensor) | null;
+} {
   switch (name) {
     case 'gelu_new':
     case 'gelu_pytorch_tanh':
-      return (x) => F.gelu(x, { approximate: 'tanh' });
+      return { epilogue: 'geluTanh', after: null };
     case 'gelu':
-      return (x) => F.gelu(x);
+      return { epilogue: 'gelu', after: null };
     case 'relu':
-      return (x) => x.relu();
+      return { epilogue: 'relu', after: null };
     default:
-      return (x) => x.silu();
+      return { epilogue: 'none', after: (x) => x.silu() };
   }
 }
 
@@ -143,7 +151,7 @@ export class GPTMLP extends nn.Module {
   c_fc: Conv1D;
   c_proj: Conv1D;
   dropout: nn.Dropout;
-  private readonly act: (x: k.Tensor) => k.Tensor;
+  private readonly act: ReturnType<typeof activation>;
 
   constructor(config: GPTConfig, initialise = true) {
     super();
@@ -155,7 +163,9 @@ export class GPTMLP extends nn.Module {
   }
 
   override forward(x: k.Tensor): k.Tensor {
-    return this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(x))));
+    let h = this.c_fc.forward(x, this.act.epilogue);
+    if (this.act.after) h = this.act.after(h);
+    return this.dropout.forward(this.c_proj.forward(h));
   }
 }
 

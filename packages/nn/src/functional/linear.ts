@@ -6,26 +6,11 @@ function shapeText(shape: readonly number[]): string {
 }
 
 /**
- * y = x W^T + b for x of shape [..., in] and W [out, in]. Leading dims are folded into one batch
- * dim so the weight is used as one transposed view, never copied per batch.
+ * y = x W^T + b for x of shape [..., in] and W [out, in]: core's linear op (the weight used as
+ * one transposed view, never copied per batch; one fused kernel on backends that have it).
  */
 export function linear(x: k.Tensor, weight: k.Tensor, bias?: k.Tensor | null): k.Tensor {
-  const inFeatures = weight.shape[weight.ndim - 1];
-  if (x.ndim === 0 || x.shape[x.ndim - 1] !== inFeatures) {
-    throw new Error(
-      `linear: input of shape ${shapeText(x.shape)} does not match weight ${shapeText(weight.shape)} (expected last dim ${inFeatures})`,
-    );
-  }
-  let y: k.Tensor;
-  if (x.ndim <= 2) y = x.matmul(weight.mT);
-  else {
-    const lead = x.shape.slice(0, -1);
-    y = x
-      .reshape(-1, inFeatures)
-      .matmul(weight.mT)
-      .reshape(...lead, weight.shape[0]);
-  }
-  return bias ? y.add(bias) : y;
+  return k.linear(x, weight, bias ?? null);
 }
 
 /** y_k = x1^T A_k x2 + b_k for x1 [..., in1], x2 [..., in2] and A [out, in1, in2]. */
