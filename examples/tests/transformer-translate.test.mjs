@@ -1,7 +1,7 @@
 // The English -> Spanish Transformer example: a two-step run writes every output (model folder,
-// loss curve, attention heat map, samples) and its metrics line; the full few-minute run (the
-// README's figures) must beat the copy-the-source BLEU baseline clearly. The full run takes
-// minutes, so it runs under CI or with KILN_SLOW=1 and is reported skipped otherwise.
+// loss curve, attention heat map, samples) and its metrics line; the default run (600 seeded steps,
+// the README's figures) must beat the copy-the-source BLEU baseline clearly, greedy and beam. The
+// default run takes minutes, so it runs under CI or with KILN_SLOW=1 and is reported skipped otherwise.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,9 +27,10 @@ test('the default run beats the copy-the-source BLEU baseline clearly', { skip: 
   const out = mkdtempSync(join(tmpdir(), 'kiln-transformer-full-'));
   const result = lastJson(runExample('transformer-translate.mjs', ['--out', out]));
   console.log(
-    `BLEU ${(100 * result.bleu).toFixed(2)} vs copy baseline ${(100 * result.copyBleu).toFixed(2)} after ${result.steps} steps in ${result.seconds} s`,
+    `BLEU ${result.bleu} (copy baseline ${result.copyBleu}), beam ${result.beamBleu} on ${result.beamPairs} verses, ${result.steps} steps in ${result.seconds} s`,
   );
-  assert.ok(result.seconds < 6 * 60, `finished in ${result.seconds} s`);
-  assert.ok(result.bleu > result.copyBleu + 0.05, `BLEU ${result.bleu} vs copy ${result.copyBleu}`);
-  assert.ok(readFileSync(join(out, 'attention.svg'), 'utf8').startsWith('<svg'), 'heat map written');
+  // BLEU is on sacreBLEU's 0-100 scale.
+  assert.ok(result.bleu >= result.copyBleu + 3, `BLEU ${result.bleu} is not clearly above the copy baseline ${result.copyBleu}`);
+  assert.ok(result.beamBleu > result.copyBleu, `beam-search BLEU ${result.beamBleu} <= copy baseline ${result.copyBleu}`);
+  assert.match(readFileSync(result.heatmap, 'utf8'), /<rect [^>]*fill="#[0-9a-f]{6}"><title>/, 'heat map cells written');
 });
