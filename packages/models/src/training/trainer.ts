@@ -203,7 +203,7 @@ export class Trainer<B> {
         // Fit the run to the budget from the mean step time; validation and checkpoints also
         // take time, hence the margin (the time check above catches any overshoot).
         const perStep = timedSeconds / (this.step - firstStep - 1);
-        this.totalSteps = this.step + Math.max(1, Math.floor(((o.timeLimit - elapsed()) / perStep) * 0.9));
+        this.totalSteps = this.step + Math.max(1, Math.floor(((o.timeLimit - elapsed()) / perStep) * 0.95));
         bar?.finish();
         bar = this.makeBar();
       }
