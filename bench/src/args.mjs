@@ -27,7 +27,7 @@ const POLICY_FLAGS = {
 /**
  * @typedef {object} ParsedArgs
  * @property {import('./workload').Workload[]} selected
- * @property {Map<import('./workload').Workload, Record<string, unknown>>} options per Kiln workload
+ * @property {Map<import('./workload').Workload, Record<string, unknown>>} options per workload (Kiln, or external with options)
  * @property {Set<string>} switches
  * @property {import('./harness.mjs').Policy} policy   the defaults with the flags given applied
  * @property {Partial<import('./harness.mjs').Policy>} policyFlags  the policy flags given, alone
@@ -70,13 +70,13 @@ export function parseArgs(argv, registry) {
     given.set(name, value);
   }
 
-  const unknownIds = ids.filter((id) => !registry.some((w) => w.id === id));
+  const unknownIds = ids.filter((id) => !registry.some((w) => w.id.toUpperCase() === id));
   if (unknownIds.length) {
     throw new Error(
       `unknown workload ${unknownIds.join(', ')}; known: ${registry.map((w) => w.id).join(', ')}`,
     );
   }
-  const selected = ids.length ? registry.filter((w) => ids.includes(w.id)) : registry;
+  const selected = ids.length ? registry.filter((w) => ids.includes(w.id.toUpperCase())) : registry;
 
   for (const [name, value] of given) {
     if (name in POLICY_FLAGS) {
@@ -95,10 +95,9 @@ export function parseArgs(argv, registry) {
 
   const options = new Map();
   for (const w of selected) {
-    if (w.kind !== 'kiln') continue;
     /** @type {Record<string, unknown>} */
     const values = {};
-    for (const [name, spec] of Object.entries(w.options)) {
+    for (const [name, spec] of Object.entries(w.options ?? {})) {
       const text = given.get(name);
       try {
         values[name] = text === undefined ? spec.default : spec.parse(text);
@@ -109,7 +108,7 @@ export function parseArgs(argv, registry) {
     options.set(w, values);
   }
   for (const name of given.keys()) {
-    const owners = registry.filter((w) => w.kind === 'kiln' && name in w.options).map((w) => w.id);
+    const owners = registry.filter((w) => name in (w.options ?? {})).map((w) => w.id);
     if (!owners.length) throw new Error(`unknown option --${name} (see --help)`);
     if (!selected.some((w) => owners.includes(w.id))) {
       throw new Error(`--${name} is an option of ${owners.join(', ')}, which this run does not include`);
@@ -163,14 +162,13 @@ export function listing(registry) {
   const lines = ['workloads:'];
   for (const w of registry) {
     lines.push(`  ${w.id.padEnd(4)} ${w.title}${w.kind === 'external' ? `   (runs ${w.script})` : ''}`);
-    if (w.kind !== 'kiln') continue;
-    if (w.policy) {
+    if (w.kind === 'kiln' && w.policy) {
       const own = Object.entries(w.policy).map(([key, value]) => `${key} ${value}`);
       lines.push(`         timing policy defaults: ${own.join(', ')} (flags still override)`);
     }
-    if (w.kilnPaths)
+    if (w.kind === 'kiln' && w.kilnPaths)
       lines.push(`         Kiln paths by default: ${w.kilnPaths.join(', ')} (--kiln overrides)`);
-    for (const [name, spec] of Object.entries(w.options)) {
+    for (const [name, spec] of Object.entries(w.options ?? {})) {
       lines.push(`         --${name} X   ${spec.description} (default ${String(spec.default)})`);
     }
   }

@@ -145,7 +145,7 @@ async function main() {
     for (const w of args.selected) {
       console.log(`\n== ${w.id}  ${w.title}`);
       if (w.kind === 'external') {
-        const r = runExternal(w, policy, { build: !args.switches.has('no-build') });
+        const r = runExternal(w, policy, { build: !args.switches.has('no-build') }, args.options.get(w));
         console.log(r.message);
         done.push({ id: w.id, title: w.title, kind: w.kind, ...r });
         continue;

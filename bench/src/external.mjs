@@ -17,9 +17,10 @@ import { CACHE_DIR, REPO_ROOT } from './paths.mjs';
  * @param {import('./workload').ExternalWorkload} workload
  * @param {import('./harness.mjs').Policy} policy
  * @param {{ build: boolean }} opts
+ * @param {Record<string, unknown>} [options]  the values of the workload's own options
  * @returns {ExternalResult}
  */
-export function runExternal(workload, policy, opts) {
+export function runExternal(workload, policy, opts, options = {}) {
   const script = join(REPO_ROOT, workload.script);
   if (!existsSync(script)) {
     return {
@@ -49,7 +50,7 @@ export function runExternal(workload, policy, opts) {
   mkdirSync(CACHE_DIR, { recursive: true });
   const resultFile = join(CACHE_DIR, `${workload.id.toLowerCase()}-result.json`);
   rmSync(resultFile, { force: true });
-  const run = spawnSync(process.execPath, [script, ...(workload.args?.(resultFile) ?? [])], {
+  const run = spawnSync(process.execPath, [script, ...(workload.args?.(resultFile, options) ?? [])], {
     cwd: REPO_ROOT,
     stdio: 'inherit',
     env: { ...process.env, KILN_BENCH_RESULT_FILE: resultFile, KILN_BENCH_POLICY: JSON.stringify(policy) },

@@ -95,11 +95,14 @@ export interface ExternalWorkload {
   script: string;
   /** Workspace package built (turbo) before the script runs. */
   buildPackage?: string;
+  /** Command-line options of the harness (`--webgpu-n 256,512`), parsed and passed to `args`. */
+  options?: Record<string, OptionSpec<unknown>>;
   /**
    * Command-line arguments for the script. `resultFile` is where the harness looks for the
-   * script's JSON summary afterwards (also given as KILN_BENCH_RESULT_FILE in the environment).
+   * script's JSON summary afterwards (also given as KILN_BENCH_RESULT_FILE in the environment);
+   * `options` holds the values of `options` above.
    */
-  args?(resultFile: string): string[];
+  args?(resultFile: string, options: Record<string, unknown>): string[];
 }
 
 export type Workload = KilnWorkload | ExternalWorkload;
