@@ -1,13 +1,16 @@
 // The 'webgpu' backend: memory through the runtime's pool, every primitive kernel, the fused
-// softmax family, layer norm (forward and backward) and the Adam/AdamW step in WGSL. dtypes:
+// softmax family, layer norm (forward and backward), cross entropy (forward and backward),
+// attention (forward) and the Adam/AdamW step in WGSL. dtypes:
 // float32 and int32 natively; bool, uint8 and int8 widened to i32 words; float16 and bfloat16
 // stored as f32 words rounded to their precision. No 64-bit types.
 import type { Backend, DType, KernelTensor, TypedArray } from '@kiln/core';
 import { coalesceDims, contiguousStrides, numel } from '@kiln/core';
 import { acquireDevice, type DeviceOptions } from './device.js';
+import { attention } from './kernels/attention.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
 import * as idx from './kernels/indexing.js';
+import * as loss from './kernels/loss.js';
 import { matmul } from './kernels/matmul.js';
 import * as norm from './kernels/normalization.js';
 import { adamStep } from './kernels/optim.js';
@@ -93,6 +96,11 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
       layerNorm: (x, w, b, eps, out, mean, rstd) => norm.layerNorm(rt, x, w, b, eps, out, mean, rstd),
       layerNormBackward: (g, x, w, mean, rstd, gi, gw, gb) =>
         norm.layerNormBackward(rt, g, x, w, mean, rstd, gi, gw, gb),
+      crossEntropy: (x, t, ignoreIndex, e, out, lse) => loss.crossEntropy(rt, x, t, ignoreIndex, e, out, lse),
+      crossEntropyBackward: (g, x, t, lse, ignoreIndex, e, gx) =>
+        loss.crossEntropyBackward(rt, g, x, t, lse, ignoreIndex, e, gx),
+      attention: (q, key, v, mask, scale, causal, out, lse) =>
+        attention(rt, q, key, v, mask, scale, causal, out, lse),
       adamStep: (param, grad, m, v, hyper) => adamStep(rt, param, grad, m, v, hyper),
     },
 

@@ -1,6 +1,6 @@
 // WebGPU against the CPU backend on fresh random inputs, at sizes the op database does not reach:
-// tiled matmul edges, tree reductions, long softmax rows, layer norm and the Adam step, multi-pass
-// sorts, conv2d and pooling forward and backward, and the random stream of both backends for the
+// tiled matmul edges, tree reductions, long softmax rows, layer norm and the Adam step, cross
+// entropy over wide rows, attention over several key blocks and head-dim chunks, multi-pass sorts, conv2d and pooling forward and backward, and the random stream of both backends for the
 // same seed.
 import '@kiln/backend-cpu';
 import * as k from '@kiln/core';
@@ -132,6 +132,120 @@ describe('layer norm and the Adam step (fused kernels)', () => {
       for (const [i, r] of ref.entries()) expect(compareValues(got[i], r, TOL), `tensor ${i}`).toBeNull();
     });
   }
+});
+
+describe('cross entropy and attention (fused kernels)', () => {
+  // Rows 3, 10, 17, ... are ignored; the other targets cover the whole class range.
+  const targets = Array.from({ length: 64 }, (_, i) => (i % 7 === 3 ? -100 : (i * 331) % 2048));
+  for (const labelSmoothing of [0, 0.1]) {
+    it(`crossEntropyRows over [64, 2048] with ignored rows, smoothing ${labelSmoothing}, with gradients`, () =>
+      expectParity(
+        [[64, 2048]],
+        ([x]) =>
+          k.crossEntropyRows(x, k.tensor(targets, { device: x.device, dtype: 'int32' }), { labelSmoothing }),
+        { grad: true },
+      ));
+  }
+  it('an out-of-range target reads nothing out of bounds: the row is ignored (loss 0, gradient 0)', async () => {
+    const host = randomHost([3, 5]);
+    const run = async (device: string, target: number[]) => {
+      const x = k.tensor(host, { device }).reshape([3, 5]).requiresGrad_();
+      const loss = k.crossEntropyRows(x, k.tensor(target, { device, dtype: 'int32' }));
+      const [g] = k.grad(loss.sum(), [x]);
+      return [await valuesOf(loss), await valuesOf(g!)];
+    };
+    const got = await run('webgpu', [1, 5, -7]);
+    const ref = await run('cpu', [1, -100, -100]);
+    for (const [i, r] of ref.entries()) expect(compareValues(got[i], r, TOL), `output ${i}`).toBeNull();
+  });
+
+  const ATT_TOL = { rtol: 1e-4, atol: 1e-3 };
+  const attend = (mask: (device: string) => k.Tensor | null, causal: boolean) => (xs: k.Tensor[]) => {
+    const [q, key, v] = xs;
+    return k.scaledDotProductAttention(q, key, v, { mask: mask(q.device), causal });
+  };
+  // Padding: batch row 0 sees all 64 keys, batch row 1 the first 40.
+  const padding = (device: string) =>
+    k
+      .tensor(
+        Array.from({ length: 128 }, (_, i) => (i < 64 ? true : i - 64 < 40)),
+        { device, dtype: 'bool' },
+      )
+      .reshape([2, 1, 1, 64]);
+  it('attention [2, 4, 64, 32] causal, with gradients', () =>
+    expectParity(
+      [
+        [2, 4, 64, 32],
+        [2, 4, 64, 32],
+        [2, 4, 64, 32],
+      ],
+      attend(() => null, true),
+      {
+        grad: true,
+        tol: ATT_TOL,
+      },
+    ));
+  it('attention [2, 4, 64, 32] with a padding mask, with gradients', () =>
+    expectParity(
+      [
+        [2, 4, 64, 32],
+        [2, 4, 64, 32],
+        [2, 4, 64, 32],
+      ],
+      attend(padding, false),
+      {
+        grad: true,
+        tol: ATT_TOL,
+      },
+    ));
+  // An [L, S] mask broadcast over batch and heads (strides 0), and causal: some queries see no key.
+  it('attention with a broadcast [L, S] mask and causal together, with gradients', () =>
+    expectParity(
+      [
+        [2, 2, 16, 8],
+        [2, 2, 16, 8],
+        [2, 2, 16, 8],
+      ],
+      attend(
+        (device) =>
+          k
+            .tensor(
+              Array.from({ length: 256 }, (_, i) => (i * 7919) % 5 < 2),
+              { device, dtype: 'bool' },
+            )
+            .reshape([16, 16]),
+        true,
+      ),
+      { grad: true, tol: ATT_TOL },
+    ));
+  it('attention with a key/value cache: one causal query over 65 keys', () =>
+    expectParity(
+      [
+        [2, 4, 1, 32],
+        [2, 4, 65, 32],
+        [2, 4, 65, 32],
+      ],
+      attend(() => null, true),
+      {
+        grad: true,
+        tol: ATT_TOL,
+      },
+    ));
+  // 70 queries are two query blocks of the workgroup (causal: each with its own key range); E = 80
+  // is five staged steps of the key tile, Ev = 300 five passes over the keys.
+  it('attention with two query blocks and head dims past one tile (E 80, Ev 300), causal', () =>
+    expectParity(
+      [
+        [1, 2, 70, 80],
+        [1, 2, 70, 80],
+        [1, 2, 70, 300],
+      ],
+      attend(() => null, true),
+      {
+        grad: true,
+        tol: ATT_TOL,
+      },
+    ));
 });
 
 describe('sort and topk', () => {
