@@ -165,11 +165,9 @@ ${applyMask}            w[j] = x;
     }
     if (live) {
       let rowLse = m + log(l);
-      // Core's composite (and its backward) weighs key j by exp(s_j - lse). Where log(l) vanishes
-      // in m + log(l), i.e. every key is masked and m is the most negative float, those weights are
-      // all 1: the output is the sum of the values, not their mean (CORE-CHANGES item 9). Elsewhere
-      // 1 / l is the exact form of the same factor.
-      let inv = select(1.0 / l, 1.0, rowLse == m);
+      // The weights are exp(s_j - m) / l: a query whose keys are all masked (every score the most
+      // negative float) weighs them equally, as core's composite does.
+      let inv = 1.0 / l;
       let ob = ${oo} + row * ${EV} + d0;
       for (var d = 0; d < dv; d++) { out[ob + d] = ${storeAs(out.dtype, ['acc[d] * inv', 'f32'])}; }
       if (chunk == 0) { lse[${lo} + row] = ${storeAs(lse.dtype, ['rowLse', 'f32'])}; }

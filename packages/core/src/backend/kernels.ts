@@ -236,7 +236,7 @@ export interface FusedKernels {
   /**
    * Scaled dot-product attention per (batch, head): q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev]
    * (contiguous) -> out [B, H, L, Ev] = softmax(q k^T * scale, masked) v, and lse [B, H, L], the
-   * log-sum-exp of each query's masked scaled scores (kept for the backward). A key takes part when
+   * log-sum-exp of each query's masked scaled scores (for a fused backward). A key takes part when
    * `mask` (bool, broadcast to [B, H, L, S] through its strides; null = all) is true and, with
    * `causal`, when its index is at most the query's index + S - L (queries are the last L positions,
    * as with a key/value cache). Masked scores are the dtype's most negative finite value, not -inf

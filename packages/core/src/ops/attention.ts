@@ -1,8 +1,7 @@
 // Scaled dot-product attention as one op. Forward: a backend's fused kernel when it has one (no
 // [L, S] score matrix written to memory on GPUs; one pass per query row), otherwise the same math
-// from primitives; either way each query row's log-sum-exp is kept. The backward rule is core's,
-// from primitives, recomputing the weights from the saved log-sum-exp (as FlashAttention does):
-//   P = exp(S - lse), dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
+// from primitives. The backward rule is core's, from primitives, recomputing the weights from q and
+// k rather than keeping them (as FlashAttention does): P = softmax(S), dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
 //   dQ = dS K * scale, dK = dS^T Q * scale.
 // Masked scores take the dtype's most negative finite value (Hugging Face's convention, not
 // -inf), so a query with no allowed key averages the values instead of producing NaN.
@@ -12,10 +11,11 @@ import { backendOf, broadcastKernel, commonDevice, emptyTensor } from '../dispat
 import { finfo, isFloating } from '../dtype/dtype.js';
 import { broadcastShapes, formatShape } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { softmax } from './activation.js';
 import { arange } from './creation.js';
-import { exp, le, logicalAnd, mul, sub, where } from './elementwise.js';
+import { le, logicalAnd, mul, sub, where } from './elementwise.js';
 import { matmul } from './linalg.js';
-import { logsumexp, sum } from './reduction.js';
+import { sum } from './reduction.js';
 import { contiguous, transpose, unsqueeze } from './shape.js';
 
 export interface AttentionOptions {
@@ -94,10 +94,11 @@ export function scaledDotProductAttention(
   const backend = backendOf(q);
   const lowest = finfo(q.dtype).min;
   let out: Tensor;
-  let lse: Tensor;
   if (backend.fused.attention && b * h * l > 0 && s > 0) {
     out = emptyTensor([b, h, l, ev], q.dtype, q.device);
-    lse = emptyTensor([b, h, l], q.dtype, q.device);
+    // The kernel also writes each row's log-sum-exp, for a fused backward (not a slot yet); core's
+    // backward recomputes the weights from q and k.
+    const lse = emptyTensor([b, h, l], q.dtype, q.device);
     const maskKernel = mask ? broadcastKernel(mask, [b, h, l, s]) : null;
     backend.fused.attention(
       qc.kernel,
@@ -109,28 +110,29 @@ export function scaledDotProductAttention(
       out.kernel,
       lse.kernel,
     );
+    lse.dispose();
   } else {
-    [out, lse] = noGrad(() => {
+    out = noGrad(() => {
       const allowed = allowedKeys(mask, causal, l, s, q.device);
       let scores = mul(matmul(qc, transpose(kc, 2, 3)), scale);
       if (allowed) scores = where(allowed, scores, lowest);
-      const rowLse = logsumexp(scores, 3);
-      const weights = exp(sub(scores, unsqueeze(rowLse, 3)));
-      return [matmul(weights, vc), rowLse];
+      // softmax, not exp(scores - lse): where every key is masked, lse = lowest + log(S) rounds
+      // back to lowest and exp(scores - lse) would give weights of 1, not 1/S.
+      return matmul(softmax(scores, 3), vc);
     });
   }
   return record(
     'ScaledDotProductAttentionBackward',
     out,
     [q, k, v],
-    (gOut, [qs, ks, vs, ls], os, needs) => {
+    (gOut, [qs, ks, vs], os, needs) => {
       const allowed = allowedKeys(mask, causal, l, s, qs.device);
       let scores = mul(matmul(qs, transpose(ks, 2, 3)), scale);
       if (allowed) scores = where(allowed, scores, lowest);
       // Under create_graph the weights and the output are rebuilt differentiably from q, k, v.
       const graph = isGradEnabled();
-      const rowLse = graph ? logsumexp(scores, 3) : ls;
-      const p = exp(sub(scores, unsqueeze(rowLse, 3)));
+      // The weights again from the scores (see the forward for why softmax and not exp(s - lse)).
+      const p = softmax(scores, 3);
       const o = graph ? matmul(p, vs) : (os as Tensor);
       const dp = matmul(gOut, transpose(vs, 2, 3));
       const delta = sum(mul(gOut, o), 3, true);
@@ -141,6 +143,6 @@ export function scaledDotProductAttention(
         needs[2] ? matmul(transpose(p, 2, 3), gOut) : null,
       ];
     },
-    { save: [qc, kc, vc, lse], saveOutput: true },
+    { save: [qc, kc, vc], saveOutput: true },
   );
 }
