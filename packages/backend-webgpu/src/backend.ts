@@ -1,6 +1,7 @@
 // The 'webgpu' backend: memory through the runtime's pool, every primitive kernel, the fused
 // softmax family, layer norm (forward and backward), cross entropy (forward and backward),
-// attention (forward) and the Adam/AdamW step in WGSL. dtypes:
+// attention (forward), linear (matmul with a bias and activation epilogue) and the Adam/AdamW step
+// in WGSL. dtypes:
 // float32 and int32 natively; bool, uint8 and int8 widened to i32 words; float16 and bfloat16
 // stored as f32 words rounded to their precision. No 64-bit types.
 import type { Backend, DType, KernelTensor, TypedArray } from '@kiln/core';
@@ -11,7 +12,7 @@ import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './kernels/con
 import * as ew from './kernels/elementwise.js';
 import * as idx from './kernels/indexing.js';
 import * as loss from './kernels/loss.js';
-import { matmul } from './kernels/matmul.js';
+import { linear, type MatmulVariant, matmul } from './kernels/matmul.js';
 import * as norm from './kernels/normalization.js';
 import { adamStep } from './kernels/optim.js';
 import * as pool from './kernels/pool.js';
@@ -26,6 +27,13 @@ const STORAGE: DType[] = [...COMPUTE, 'float16', 'bfloat16', 'int8', 'uint8'];
 export interface WebGPUBackend extends Backend {
   readonly runtime: Runtime;
   readonly device: GPUDevice;
+  /**
+   * Which matmul kernel matmul and linear run: 'tiled' (workgroup memory) on GPUs, 'direct' (no
+   * workgroup memory, no barriers) on a fallback (software) adapter, chosen at creation;
+   * `KILN_WEBGPU_MATMUL=tiled|direct` in the environment overrides it. Writable, so tests can run
+   * both.
+   */
+  matmulVariant: MatmulVariant;
   /** Submits queued work, releases pooled buffers and destroys the device. */
   destroy(): void;
 }
@@ -56,6 +64,14 @@ function fromWords(dtype: DType, bytes: ArrayBuffer): TypedArray {
   }
 }
 
+function defaultMatmulVariant(device: GPUDevice): MatmulVariant {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    ?.KILN_WEBGPU_MATMUL;
+  if (env === 'tiled' || env === 'direct') return env;
+  if (env) throw new Error(`webgpu: KILN_WEBGPU_MATMUL must be 'tiled' or 'direct' (got '${env}')`);
+  return device.adapterInfo?.isFallbackAdapter ? 'direct' : 'tiled';
+}
+
 /** `keepAlive` is held for the backend's lifetime (in Node: the GPU object behind the device). */
 export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unknown): WebGPUBackend {
   const rt = new Runtime(device);
@@ -83,10 +99,11 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
     return fromWords(x.dtype, await bytes);
   }
 
-  return {
+  const backend: WebGPUBackend = {
     name: 'webgpu',
     runtime: rt,
     device,
+    matmulVariant: defaultMatmulVariant(device),
     computeDTypes: new Set(COMPUTE),
     storageDTypes: new Set(STORAGE),
     fused: {
@@ -102,6 +119,8 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
       attention: (q, key, v, mask, scale, causal, out, lse) =>
         attention(rt, q, key, v, mask, scale, causal, out, lse),
       adamStep: (param, grad, m, v, hyper) => adamStep(rt, param, grad, m, v, hyper),
+      linear: (x, w, bias, activation, out, pre) =>
+        linear(rt, backend.matmulVariant, x, w, bias, activation, out, pre),
     },
 
     alloc: (n, dtype) => {
@@ -127,7 +146,7 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
     reduce: (op, x, dims, out) => red.reduce(rt, op, x, dims, out),
     argReduce: (op, x, dim, out) => red.argReduce(rt, op, x, dim, out),
     cumsum: (x, dim, out) => red.cumsum(rt, x, dim, out),
-    matmul: (a, b, out) => matmul(rt, a, b, out),
+    matmul: (a, b, out) => matmul(rt, backend.matmulVariant, a, b, out),
     gather: (x, dim, index, out) => idx.gather(rt, x, dim, index, out),
     scatterAdd: (dst, dim, index, src) => idx.scatterAdd(rt, dst, dim, index, src),
     indexSelect: (x, dim, index, out) => idx.indexSelect(rt, x, dim, index, out),
@@ -142,6 +161,7 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
     avgPool2dBackward: (g, gi, p) => pool.avgPool2dBackward(rt, g, gi, p),
     random: (dist, key, offset, out) => random(rt, dist, key, offset, out),
   };
+  return backend;
 }
 
 export async function createWebGPUBackend(options: DeviceOptions = {}): Promise<WebGPUBackend> {

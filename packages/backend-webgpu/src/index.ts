@@ -29,15 +29,20 @@ export async function destroyWebGPUBackend(): Promise<void> {
   current = null;
 }
 
+/** The live 'webgpu' backend (initialising it if needed), e.g. to pick its `matmulVariant`. */
+export async function webgpuBackend(): Promise<WebGPUBackend> {
+  await ready('webgpu');
+  if (!current) throw new Error("webgpuBackend: the 'webgpu' device is registered by another package");
+  return current;
+}
+
 /**
  * The adapter behind the 'webgpu' device (initialising it if needed). `isFallbackAdapter` is true
  * for a software implementation (SwiftShader on a machine without a GPU), which is slower than
  * the CPU backend: programs that pick a device automatically should skip it.
  */
 export async function webgpuAdapterInfo(): Promise<GPUAdapterInfo> {
-  await ready('webgpu');
-  if (!current) throw new Error("webgpuAdapterInfo: the 'webgpu' device is registered by another package");
-  return (await current).device.adapterInfo;
+  return (await webgpuBackend()).device.adapterInfo;
 }
 
 registerWebGPUBackend();

@@ -1,12 +1,14 @@
 // WebGPU against the CPU backend on fresh random inputs, at sizes the op database does not reach:
-// tiled matmul edges, tree reductions, long softmax rows, layer norm and the Adam step, cross
-// entropy over wide rows, attention over several key blocks and head-dim chunks, multi-pass sorts, conv2d and pooling forward and backward, and the random stream of both backends for the
-// same seed.
+// both matmul variants and the fused linear at tile edges and vector-aligned sizes, tree
+// reductions, long softmax rows, layer norm and the Adam step, cross entropy over wide rows,
+// attention over several key blocks and head-dim chunks, multi-pass sorts, conv2d and pooling
+// forward and backward, and the random stream of both backends for the same seed.
 import '@kiln/backend-cpu';
 import * as k from '@kiln/core';
 import { compareValues, SampleRng, valuesOf } from '@kiln/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { destroyWebGPUBackend } from './index.js';
+import { destroyWebGPUBackend, webgpuBackend } from './index.js';
+import type { MatmulVariant } from './kernels/matmul.js';
 
 beforeAll(() => k.ready('webgpu'));
 afterAll(destroyWebGPUBackend);
@@ -53,28 +55,93 @@ async function expectParity(shapes: number[][], fn: Fn, opts: { grad?: boolean; 
     expect(compareValues(got.grads[i], r, tol), `gradient ${i}`).toBeNull();
 }
 
-describe('matmul (register-tiled)', () => {
-  it('matches at sizes that are not tile multiples, with gradients', () =>
-    expectParity(
-      [
-        [67, 129],
-        [129, 70],
-      ],
-      ([a, b]) => a.matmul(b),
-      { grad: true, tol: { rtol: 1e-4, atol: 1e-3 } },
-    ));
-  it('reads transposed and batch-broadcast operands through strides', () =>
-    expectParity(
-      [
-        [3, 40, 33],
-        [65, 40],
-      ],
-      ([a, b]) => a.transpose(1, 2).matmul(b.T.slice(1, 0, 65, 2)),
-      {
-        tol: { rtol: 1e-4, atol: 1e-3 },
-      },
-    ));
-});
+/** Runs `body` with matmul and linear on `variant`, then restores the backend's choice. */
+async function onMatmul(variant: MatmulVariant, body: () => Promise<void>): Promise<void> {
+  const backend = await webgpuBackend();
+  const chosen = backend.matmulVariant;
+  backend.matmulVariant = variant;
+  try {
+    await body();
+  } finally {
+    backend.matmulVariant = chosen;
+  }
+}
+
+const MM_TOL = { rtol: 1e-4, atol: 1e-3 };
+
+// Both variants run everywhere: the adapter picks one ('direct' on SwiftShader), the tests force each.
+for (const variant of ['tiled', 'direct'] as const) {
+  describe(`matmul (${variant})`, () => {
+    it('matches at sizes that are not tile multiples, with gradients', () =>
+      onMatmul(variant, () =>
+        expectParity(
+          [
+            [67, 129],
+            [129, 70],
+          ],
+          ([a, b]) => a.matmul(b),
+          { grad: true, tol: MM_TOL },
+        ),
+      ));
+    it('reads transposed and batch-broadcast operands through strides', () =>
+      onMatmul(variant, () =>
+        expectParity(
+          [
+            [3, 40, 33],
+            [65, 40],
+          ],
+          ([a, b]) => a.transpose(1, 2).matmul(b.T.slice(1, 0, 65, 2)),
+          { tol: MM_TOL },
+        ),
+      ));
+    // Multiples of 4: every vec4 read of the direct kernel (A along K or M, B along N or K).
+    it('batched and transposed operands at vector-aligned sizes', () =>
+      onMatmul(variant, () =>
+        expectParity(
+          [
+            [2, 64, 96],
+            [96, 128],
+            [96, 64],
+            [128, 96],
+          ],
+          ([a, b, at, bt]) => [a.matmul(b), at.T.matmul(bt.T), a.matmul(bt.T)],
+          { tol: MM_TOL },
+        ),
+      ));
+  });
+
+  describe(`linear (${variant}: matmul with a bias and activation epilogue)`, () => {
+    for (const activation of ['none', 'relu', 'gelu', 'geluTanh'] as const)
+      it(`[256, 128] x [512, 128]^T + [512], ${activation}, with gradients`, () =>
+        onMatmul(variant, () =>
+          expectParity([[256, 128], [512, 128], [512]], ([x, w, b]) => k.linear(x, w, b, activation), {
+            grad: true,
+            tol: MM_TOL,
+          }),
+        ));
+    it('a transposed [K, N] weight view and a batched input', () =>
+      onMatmul(variant, () =>
+        expectParity([[3, 50, 128], [128, 256], [256]], ([x, w, b]) => k.linear(x, w.T, b, 'gelu'), {
+          grad: true,
+          tol: MM_TOL,
+        }),
+      ));
+    it('odd sizes without a bias (scalar reads, K tail)', () =>
+      onMatmul(variant, () =>
+        expectParity(
+          [
+            [37, 45],
+            [29, 45],
+          ],
+          ([x, w]) => k.linear(x, w, null, 'geluTanh'),
+          {
+            grad: true,
+            tol: MM_TOL,
+          },
+        ),
+      ));
+  });
+}
 
 describe('reductions and rows', () => {
   it('sum, max and mean over long slices (workgroup trees)', () =>
