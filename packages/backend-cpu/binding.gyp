@@ -11,6 +11,8 @@
         "native/src/addon.cc",
         "native/src/conv.cc",
         "native/src/elementwise.cc",
+        "native/src/normalization.cc",
+        "native/src/optim.cc",
         "native/src/reduce.cc",
         "native/src/sgemm.cc",
         "native/src/thread_pool.cc"

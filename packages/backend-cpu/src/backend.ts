@@ -9,6 +9,8 @@ import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
 import * as idx from './kernels/indexing.js';
 import { matmul } from './kernels/matmul.js';
+import * as norm from './kernels/normalization.js';
+import { adamStep } from './kernels/optim.js';
 import * as pool from './kernels/pool.js';
 import { random } from './kernels/random.js';
 import * as red from './kernels/reduce.js';
@@ -73,6 +75,9 @@ const TS_KERNELS = {
   softmax: fused.softmax,
   logSoftmax: fused.logSoftmax,
   logsumexp: fused.logsumexp,
+  layerNorm: norm.layerNorm,
+  layerNormBackward: norm.layerNormBackward,
+  adamStep,
 };
 
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
@@ -86,7 +91,14 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
     name: 'cpu',
     computeDTypes: new Set(COMPUTE),
     storageDTypes: new Set(STORAGE),
-    fused: { softmax: k.softmax, logSoftmax: k.logSoftmax, logsumexp: k.logsumexp },
+    fused: {
+      softmax: k.softmax,
+      logSoftmax: k.logSoftmax,
+      logsumexp: k.logsumexp,
+      layerNorm: k.layerNorm,
+      layerNormBackward: k.layerNormBackward,
+      adamStep: k.adamStep,
+    },
 
     alloc: (numel, dtype) =>
       new CpuBuffer(

@@ -9,6 +9,8 @@ import * as conv from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
 import { matmul } from './kernels/matmul.js';
+import * as norm from './kernels/normalization.js';
+import { adamStep } from './kernels/optim.js';
 import * as red from './kernels/reduce.js';
 import { NATIVE_THRESHOLDS, nativeKernels } from './native/kernels.js';
 import { loadNative } from './native/load.js';
@@ -28,6 +30,9 @@ const ts = {
   softmax: fused.softmax,
   logSoftmax: fused.logSoftmax,
   logsumexp: fused.logsumexp,
+  layerNorm: norm.layerNorm,
+  layerNormBackward: norm.layerNormBackward,
+  adamStep,
 };
 // Every size goes native here, so small cases test the addon too.
 for (const key of Object.keys(NATIVE_THRESHOLDS) as (keyof typeof NATIVE_THRESHOLDS)[])
@@ -395,6 +400,97 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
     });
   });
 
+  describe('layer norm and Adam (sizes above the native thresholds, run here at any size)', () => {
+    /** A contiguous [rows, n] operand at `offset` in a fresh random array, its values scaled and shifted. */
+    function rowsView(rows: number, n: number, offset = 0, scale = 1, shift = 0): KernelTensor {
+      const t = view([rows, n], { offset });
+      const d = (t.buffer as CpuBuffer).data;
+      for (let i = 0; i < d.length; i++) d[i] = d[i] * scale + shift;
+      return t;
+    }
+    const cases = [
+      { rows: 64, n: 256, shift: 0, affine: 'both' },
+      { rows: 37, n: 301, shift: 0, affine: 'both' },
+      { rows: 300, n: 7, shift: 0, affine: 'weight' },
+      { rows: 5, n: 1023, shift: 0, affine: 'none' },
+      // rows with a large mean: the statistics must not cancel
+      { rows: 33, n: 129, shift: 1000, affine: 'both' },
+      { rows: 1, n: 5, shift: -3, affine: 'bias' },
+    ] as const;
+    for (const { rows, n, shift, affine } of cases) {
+      it(`layerNorm forward and backward, [${rows},${n}], mean ${shift}, affine: ${affine}`, () => {
+        const x = rowsView(rows, n, 3, 4, shift);
+        const w = affine === 'both' || affine === 'weight' ? view([n], { offset: 1 }) : null;
+        const b = affine === 'both' || affine === 'bias' ? view([n], { offset: 2 }) : null;
+        const [outN, meanN, rstdN] = [
+          view([rows, n], { offset: 4 }),
+          view([rows], { offset: 1 }),
+          view([rows]),
+        ];
+        const [outT, meanT, rstdT] = [outN, meanN, rstdN].map(zerosLike);
+        native.layerNorm(x, w, b, 1e-5, outN, meanN, rstdN);
+        ts.layerNorm(x, w, b, 1e-5, outT, meanT, rstdT);
+        expectClose(outN, outT, 1e-5, 1e-6);
+        expectClose(meanN, meanT, 1e-6, 0);
+        expectClose(rstdN, rstdT, 1e-6, 0);
+        const g = rowsView(rows, n, 5);
+        const outs = [view([rows, n], { offset: 2 }), view([n], { offset: 3 }), view([n])];
+        const refs = outs.map(zerosLike);
+        native.layerNormBackward(g, x, w, meanT, rstdT, outs[0], outs[1], outs[2]);
+        ts.layerNormBackward(g, x, w, meanT, rstdT, refs[0], refs[1], refs[2]);
+        for (let i = 0; i < 3; i++) expectClose(outs[i], refs[i], 1e-5, 1e-5);
+        // each output on its own (null for the others), as core asks when only some need a gradient
+        for (let i = 0; i < 3; i++) {
+          const only = zerosLike(outs[i]);
+          const args = [null, null, null].map((_, j) => (j === i ? only : null)) as (KernelTensor | null)[];
+          native.layerNormBackward(g, x, w, meanT, rstdT, args[0], args[1], args[2]);
+          expectClose(only, refs[i], 1e-5, 1e-5);
+        }
+      });
+    }
+    it('layerNorm backward over zero rows writes zero weight and bias gradients', () => {
+      const empty = view([0, 9]);
+      const [gw, gb] = [view([9]), view([9])];
+      native.layerNormBackward(empty, empty, view([9]), view([0]), view([0]), null, gw, gb);
+      expect([...values(gw), ...values(gb)].every((v) => v === 0)).toBe(true);
+    });
+    for (const decoupled of [false, true]) {
+      for (const weightDecay of [0, 0.05]) {
+        it(`${decoupled ? 'AdamW' : 'Adam'} step, weight decay ${weightDecay}: bit for bit the TypeScript kernel`, () => {
+          const numel = 100_003;
+          const param = view([numel], { offset: 3 });
+          const grad = view([numel], { offset: 1 });
+          const expAvg = view([numel], { offset: 5 });
+          const expAvgSq = view([numel], { offset: 2 });
+          for (const t of [expAvgSq]) {
+            const d = (t.buffer as CpuBuffer).data;
+            for (let i = 0; i < d.length; i++) d[i] = Math.abs(d[i]) * 1e-3;
+          }
+          const copy = (t: KernelTensor): KernelTensor => ({
+            ...t,
+            buffer: new CpuBuffer(Float32Array.from((t.buffer as CpuBuffer).data)),
+          });
+          const mine = [param, expAvg, expAvgSq].map(copy);
+          const theirs = [param, expAvg, expAvgSq].map(copy);
+          for (let step = 1; step <= 3; step++) {
+            const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, decoupled, step };
+            native.adamStep(mine[0], grad, mine[1], mine[2], hyper);
+            ts.adamStep(theirs[0], grad, theirs[1], theirs[2], hyper);
+          }
+          for (let i = 0; i < 3; i++) {
+            const [got, want] = [values(mine[i]), values(theirs[i])];
+            // the first difference, not a diff of 100k numbers
+            const at = got.findIndex((v, j) => !Object.is(v, want[j]));
+            expect(
+              at === -1 ? null : `element ${at}: ${got[at]} vs ${want[at]}`,
+              ['param', 'expAvg', 'expAvgSq'][i],
+            ).toBeNull();
+          }
+        });
+      }
+    }
+  });
+
   describe('conv2d', () => {
     const configs: { x: number[]; w: number[]; p: Conv2dParams }[] = [
       {
@@ -482,6 +578,34 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
       expect(() => addon!.reduceF32(0, a, out, Float64Array.from([0, 0, 0]), 13, 1)).toThrow(/outside/);
       expect(() => addon!.softmaxF32(0, a, out, Float64Array.from([0, 0, 0]), 12)).toThrow(/outside/);
       expect(() => addon!.binaryF32(0, a, b, out, Float64Array.from([9, 1]))).toThrow(/rank/);
+    });
+    it('layer norm and Adam: row counts, lengths and offsets past the end, and absent operands', () => {
+      const x = new Float32Array(12);
+      const meta = (...v: number[]) => Float64Array.from(v);
+      // x [3,4], no weight or bias: fits; then one row too many, then out of mean's bounds
+      expect(() =>
+        addon!.layerNormF32(x, null, null, x, a, a, meta(3, 4, 1e-5, 0, 0, 0, 0, 0, 0)),
+      ).not.toThrow();
+      expect(() => addon!.layerNormF32(x, null, null, x, a, a, meta(4, 4, 1e-5, 0, 0, 0, 0, 0, 0))).toThrow(
+        /outside/,
+      );
+      expect(() => addon!.layerNormF32(x, null, null, x, a, a, meta(3, 4, 1e-5, 0, 0, 0, 0, 10, 0))).toThrow(
+        /outside/,
+      );
+      expect(() => addon!.layerNormF32(x, b, null, x, a, a, meta(3, 4, 1e-5, 0, 9, 0, 0, 0, 0))).toThrow(
+        /weight/,
+      );
+      expect(() => addon!.layerNormF32(x, null, null, x, a, a, meta(3, 4))).toThrow(/too short/);
+      const back = (gw: Float32Array | null, ...m: number[]) =>
+        addon!.layerNormBackwardF32(x, x, null, a, a, null, gw, null, meta(...m));
+      expect(() => back(a, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0)).not.toThrow();
+      expect(() => back(a, 3, 4, 0, 0, 0, 0, 0, 0, 9, 0)).toThrow(/gradWeight/);
+      expect(() => back(new Float32Array(0), 3, 4, 0, 0, 0, 0, 0, 0, 0, 0)).toThrow(/outside/);
+      const adam = (n: number, off: number) =>
+        addon!.adamStepF32(a, b, a, x, meta(n, 0, 0, 0, off, 1, 0, 0.9, 0.999, -1e-3, 1, 1e-8));
+      expect(() => adam(12, 0)).not.toThrow();
+      expect(() => adam(12, 1)).toThrow(/expAvgSq/);
+      expect(() => adam(13, 0)).toThrow(/outside/);
     });
     it('conv2d: shapes that disagree with the parameters', () => {
       const meta = new Float64Array(34);

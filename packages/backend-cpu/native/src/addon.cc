@@ -11,6 +11,8 @@
 
 #include "conv.h"
 #include "elementwise.h"
+#include "normalization.h"
+#include "optim.h"
 #include "reduce.h"
 #include "sgemm.h"
 #include "thread_pool.h"
@@ -275,6 +277,116 @@ Napi::Value SoftmaxF32(const Napi::CallbackInfo& info) {
   });
 }
 
+bool isAbsent(const Napi::Value& v) { return v.IsNull() || v.IsUndefined(); }
+
+/** A Float32Array, or nullptr for null / undefined (an absent optional operand). */
+float* optionalFloatArray(const Napi::Value& v, const char* what, int64_t& length) {
+  length = 0;
+  return isAbsent(v) ? nullptr : floatArray(v, what, length);
+}
+
+const double* metaArray(const Napi::Value& v, size_t count, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    fail(std::string(what) + " must be a Float64Array");
+  auto meta = v.As<Napi::Float64Array>();
+  if (meta.ElementLength() < count) fail(std::string(what) + " is too short");
+  return meta.Data();
+}
+
+/** `count` contiguous elements from `offset` lie inside an array of `length`. */
+void checkRun(int64_t length, int64_t offset, int64_t count, const char* what) {
+  const int64_t shape[1] = {count}, strides[1] = {1};
+  checkView(length, offset, 1, shape, strides, what);
+}
+
+// layerNormF32(x, weight | null, bias | null, out, mean, rstd, meta): meta = [rows, n, eps, offsets
+// of x, weight, bias, out, mean, rstd]; x and out contiguous [rows, n].
+Napi::Value LayerNormF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    int64_t len[6];
+    const float* x = floatArray(info[0], "x", len[0]);
+    const float* w = optionalFloatArray(info[1], "weight", len[1]);
+    const float* b = optionalFloatArray(info[2], "bias", len[2]);
+    float* out = floatArray(info[3], "out", len[3]);
+    float* mean = floatArray(info[4], "mean", len[4]);
+    float* rstd = floatArray(info[5], "rstd", len[5]);
+    const double* m = metaArray(info[6], 9, "layerNorm meta");
+    const int64_t rows = integer(m[0], "rows"), n = integer(m[1], "row length");
+    const double eps = m[2];
+    if (rows < 0 || n < 0) fail("layerNorm: negative size");
+    if (rows > 0 && n > (int64_t{1} << 48) / rows) fail("layerNorm: too many elements");
+    int64_t off[6];
+    for (int i = 0; i < 6; i++) off[i] = integer(m[3 + i], "offset");
+    const bool hasW = !isAbsent(info[1]), hasB = !isAbsent(info[2]);
+    checkRun(len[0], off[0], rows * n, "layerNorm x");
+    if (hasW) checkRun(len[1], off[1], n, "layerNorm weight");
+    if (hasB) checkRun(len[2], off[2], n, "layerNorm bias");
+    checkRun(len[3], off[3], rows * n, "layerNorm out");
+    checkRun(len[4], off[4], rows, "layerNorm mean");
+    checkRun(len[5], off[5], rows, "layerNorm rstd");
+    if (rows == 0 || n == 0) return;
+    kiln::layerNormF32(x + off[0], hasW ? w + off[1] : nullptr, hasB ? b + off[2] : nullptr, eps, out + off[3],
+                       mean + off[4], rstd + off[5], rows, n);
+  });
+}
+
+// layerNormBackwardF32(gradOut, x, weight | null, mean, rstd, gradIn | null, gradWeight | null,
+// gradBias | null, meta): meta = [rows, n, the eight offsets in argument order].
+Napi::Value LayerNormBackwardF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    static const char* const names[] = {"layerNormBackward gradOut", "layerNormBackward x",
+                                        "layerNormBackward weight",  "layerNormBackward mean",
+                                        "layerNormBackward rstd",    "layerNormBackward gradIn",
+                                        "layerNormBackward gradWeight", "layerNormBackward gradBias"};
+    int64_t len[8];
+    float* a[8];
+    bool present[8];
+    for (int i = 0; i < 8; i++) {
+      const bool optional = i == 2 || i >= 5;
+      present[i] = !(optional && isAbsent(info[i]));
+      a[i] = present[i] ? floatArray(info[i], names[i], len[i]) : nullptr;
+    }
+    const double* m = metaArray(info[8], 10, "layerNormBackward meta");
+    const int64_t rows = integer(m[0], "rows"), n = integer(m[1], "row length");
+    if (rows < 0 || n < 0) fail("layerNormBackward: negative size");
+    if (rows > 0 && n > (int64_t{1} << 48) / rows) fail("layerNormBackward: too many elements");
+    const int64_t counts[8] = {rows * n, rows * n, n, rows, rows, rows * n, n, n};
+    for (int i = 0; i < 8; i++) {
+      const int64_t off = integer(m[2 + i], "offset");
+      if (!present[i]) continue;
+      checkRun(len[i], off, counts[i], names[i]);
+      // An empty operand (count 0) is never read; its pointer stays unused.
+      a[i] = counts[i] == 0 ? nullptr : a[i] + off;
+    }
+    // No row length, or nothing asked for: nothing to read or write (a column sum over no rows
+    // is handled by the kernel, which writes zeros).
+    if (n == 0 || (a[5] == nullptr && a[6] == nullptr && a[7] == nullptr)) return;
+    kiln::layerNormBackwardF32(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], rows, n);
+  });
+}
+
+// adamStepF32(param, grad, expAvg, expAvgSq, meta): meta = [numel, offsets of the four, decay, l2,
+// beta1, beta2, negStepSize, biasCorrection2Sqrt, eps] (kernels/optim.ts's adamConstants).
+Napi::Value AdamStepF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    static const char* const names[] = {"adamStep param", "adamStep grad", "adamStep expAvg", "adamStep expAvgSq"};
+    int64_t len[4];
+    float* a[4];
+    for (int i = 0; i < 4; i++) a[i] = floatArray(info[i], names[i], len[i]);
+    const double* m = metaArray(info[4], 12, "adamStep meta");
+    const int64_t n = integer(m[0], "numel");
+    if (n < 0) fail("adamStep: negative size");
+    for (int i = 0; i < 4; i++) {
+      const int64_t off = integer(m[1 + i], "offset");
+      checkRun(len[i], off, n, names[i]);
+      a[i] += off;
+    }
+    if (n == 0) return;
+    const kiln::AdamConstants c{m[5], m[6], m[7], m[8], m[9], m[10], m[11]};
+    kiln::adamStepF32(a[0], a[1], a[2], a[3], n, c);
+  });
+}
+
 /** meta: for each of the three operands offset, shape[4], strides[4]; then stride, padding,
  * dilation (h, w each) and groups. */
 void readConv(const Napi::CallbackInfo& info, kiln::Tensor4 t[3], kiln::ConvParams& p) {
@@ -371,6 +483,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("whereF32", Napi::Function::New(env, WhereF32, "whereF32"));
   exports.Set("reduceF32", Napi::Function::New(env, ReduceF32, "reduceF32"));
   exports.Set("softmaxF32", Napi::Function::New(env, SoftmaxF32, "softmaxF32"));
+  exports.Set("layerNormF32", Napi::Function::New(env, LayerNormF32, "layerNormF32"));
+  exports.Set("layerNormBackwardF32", Napi::Function::New(env, LayerNormBackwardF32, "layerNormBackwardF32"));
+  exports.Set("adamStepF32", Napi::Function::New(env, AdamStepF32, "adamStepF32"));
   exports.Set("conv2dF32", Napi::Function::New(env, Conv2dF32, "conv2dF32"));
   exports.Set("conv2dBackwardInputF32", Napi::Function::New(env, Conv2dBackwardInputF32, "conv2dBackwardInputF32"));
   exports.Set("conv2dBackwardWeightF32",

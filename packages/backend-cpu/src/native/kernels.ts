@@ -14,6 +14,7 @@ import type {
 } from '@kiln/core';
 import { coalesceDims } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
+import { adamConstants } from '../kernels/optim.js';
 import type { Operand } from '../kernels/strided.js';
 import type { NativeAddon } from './load.js';
 
@@ -30,7 +31,7 @@ export type NativeCapable = Pick<Backend, 'copy'> &
     | 'conv2dBackwardInput'
     | 'conv2dBackwardWeight'
   > &
-  Pick<FusedKernels, 'softmax' | 'logSoftmax' | 'logsumexp'>;
+  Pick<FusedKernels, 'softmax' | 'logSoftmax' | 'logsumexp' | 'layerNorm' | 'layerNormBackward' | 'adamStep'>;
 
 /**
  * Below these sizes the TypeScript kernels are used: an addon call costs about a microsecond plus
@@ -44,6 +45,10 @@ export const NATIVE_THRESHOLDS = {
   /** input elements */
   reduce: 2048,
   softmax: 1024,
+  /** rows * n */
+  layerNorm: 1024,
+  /** parameter elements */
+  adamStep: 2048,
 };
 
 // KILN_CPU_NATIVE_THRESHOLD=0 sends every eligible call to the addon, however small: the
@@ -63,6 +68,8 @@ const layout = new Float64Array(1 + MAX_RANK * 5 + 4);
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const isF32 = (t: KernelTensor): boolean => t.dtype === 'float32';
 const f32 = (t: KernelTensor): Float32Array => arrayOf(t.buffer) as Float32Array;
+const isF32OrAbsent = (t: KernelTensor | null): boolean => t === null || isF32(t);
+const f32OrNull = (t: KernelTensor | null): Float32Array | null => (t === null ? null : f32(t));
 
 /** Writes the coalesced layout of `operands` over `shape` into `layout`; false if it is too deep. */
 function writeLayout(shape: readonly number[], operands: readonly Operand[]): boolean {
@@ -99,6 +106,7 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
   const reduceCodes = codes(addon.info.reduceOps);
   const compareCodes = codes(addon.info.compareOps);
   const convMeta = new Float64Array(34);
+  const fusedMeta = new Float64Array(12);
 
   function rowsAlong(x: KernelTensor, dim: number, out: KernelTensor): boolean {
     const kept = x.shape.map((_, d) => d).filter((d) => d !== dim);
@@ -230,6 +238,65 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
     softmax: softmaxLike(0, ts.softmax),
     logSoftmax: softmaxLike(1, ts.logSoftmax),
     logsumexp: softmaxLike(2, ts.logsumexp),
+
+    // Core hands these contiguous operands ([rows, n] and [n] / [rows]); only offsets travel.
+    layerNorm(x, weight, bias, eps, out, mean, rstd) {
+      const [rows, n] = x.shape;
+      const useNative =
+        [x, out, mean, rstd].every(isF32) &&
+        isF32OrAbsent(weight) &&
+        isF32OrAbsent(bias) &&
+        rows * n >= NATIVE_THRESHOLDS.layerNorm;
+      if (!useNative) return ts.layerNorm(x, weight, bias, eps, out, mean, rstd);
+      fusedMeta.set([rows, n, eps, ...[x, weight, bias, out, mean, rstd].map((t) => t?.offset ?? 0)]);
+      addon.layerNormF32(
+        f32(x),
+        f32OrNull(weight),
+        f32OrNull(bias),
+        f32(out),
+        f32(mean),
+        f32(rstd),
+        fusedMeta,
+      );
+    },
+
+    layerNormBackward(gradOut, x, weight, mean, rstd, gradIn, gradWeight, gradBias) {
+      const [rows, n] = x.shape;
+      const operands = [gradOut, x, weight, mean, rstd, gradIn, gradWeight, gradBias];
+      if (!operands.every(isF32OrAbsent) || rows * n < NATIVE_THRESHOLDS.layerNorm) {
+        return ts.layerNormBackward(gradOut, x, weight, mean, rstd, gradIn, gradWeight, gradBias);
+      }
+      fusedMeta.set([rows, n, ...operands.map((t) => t?.offset ?? 0)]);
+      // biome-ignore format: the argument list mirrors the addon's
+      addon.layerNormBackwardF32(
+        f32(gradOut), f32(x), f32OrNull(weight), f32(mean), f32(rstd),
+        f32OrNull(gradIn), f32OrNull(gradWeight), f32OrNull(gradBias), fusedMeta,
+      );
+    },
+
+    adamStep(param, grad, expAvg, expAvgSq, hyper) {
+      const total = numel(param.shape);
+      if (![param, grad, expAvg, expAvgSq].every(isF32) || total < NATIVE_THRESHOLDS.adamStep) {
+        return ts.adamStep(param, grad, expAvg, expAvgSq, hyper);
+      }
+      // The same per-step scalars as the TypeScript kernel, so the two agree bit for bit.
+      const c = adamConstants(hyper);
+      fusedMeta.set([
+        total,
+        param.offset,
+        grad.offset,
+        expAvg.offset,
+        expAvgSq.offset,
+        c.decay,
+        c.l2,
+        c.beta1,
+        c.beta2,
+        c.negStepSize,
+        c.biasCorrection2Sqrt,
+        c.eps,
+      ]);
+      addon.adamStepF32(f32(param), f32(grad), f32(expAvg), f32(expAvgSq), fusedMeta);
+    },
 
     conv2d: conv(addon.conv2dF32, ts.conv2d),
     conv2dBackwardInput: conv(addon.conv2dBackwardInputF32, ts.conv2dBackwardInput),

@@ -48,6 +48,36 @@ export interface NativeAddon {
     runStride: number,
   ): void;
   softmaxF32(mode: number, x: Float32Array, out: Float32Array, layout: Float64Array, n: number): void;
+  /** meta: [rows, n, eps, offsets of x, weight, bias, out, mean, rstd] */
+  layerNormF32(
+    x: Float32Array,
+    weight: Float32Array | null,
+    bias: Float32Array | null,
+    out: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    meta: Float64Array,
+  ): void;
+  /** meta: [rows, n, the eight operands' offsets in argument order] */
+  layerNormBackwardF32(
+    gradOut: Float32Array,
+    x: Float32Array,
+    weight: Float32Array | null,
+    mean: Float32Array,
+    rstd: Float32Array,
+    gradIn: Float32Array | null,
+    gradWeight: Float32Array | null,
+    gradBias: Float32Array | null,
+    meta: Float64Array,
+  ): void;
+  /** meta: [numel, offsets of the four, then adamConstants' decay, l2, beta1, beta2, negStepSize, biasCorrection2Sqrt, eps] */
+  adamStepF32(
+    param: Float32Array,
+    grad: Float32Array,
+    expAvg: Float32Array,
+    expAvgSq: Float32Array,
+    meta: Float64Array,
+  ): void;
   conv2dF32(x: Float32Array, w: Float32Array, out: Float32Array, meta: Float64Array): void;
   conv2dBackwardInputF32(
     gradOut: Float32Array,
@@ -81,6 +111,9 @@ const FUNCTIONS = [
   'whereF32',
   'reduceF32',
   'softmaxF32',
+  'layerNormF32',
+  'layerNormBackwardF32',
+  'adamStepF32',
   'conv2dF32',
   'conv2dBackwardInputF32',
   'conv2dBackwardWeightF32',
