@@ -137,6 +137,37 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
         }
       });
     }
+    // M <= 4 reads B in place (GEMV): B as a transposed view of a contiguous [N, K] matrix (the lm
+    // head x W^T: each output a dot product with a row of W) and B contiguous (an axpy per k row).
+    const gemvCases: [number, number, number, number][] = [
+      [1, 1, 768, 50257],
+      [1, 3, 768, 50257],
+      [1, 1, 33, 17],
+      [1, 3, 17, 33],
+      [1, 4, 9, 5],
+      [5, 1, 33, 17],
+      [3, 2, 70, 513],
+    ];
+    for (const [batch, m, k, n] of gemvCases) {
+      it(`GEMV [${batch},${m},${k}] x [${batch},${k},${n}]: B transposed, B contiguous, A strided, strided output`, () => {
+        const layouts = [
+          { a: view([batch, m, k]), b: view([batch, k, n], { strides: [n * k, 1, k] }) },
+          { a: view([batch, m, k], { offset: 3 }), b: view([batch, k, n], { offset: 1 }) },
+          { a: view([batch, m, k], { strides: [m * k, 1, m] }), b: view([batch, k, n], { strides: [0, 1, k] }) },
+        ];
+        // The lm-head sizes: two layouts and a contiguous output keep the TypeScript reference quick.
+        const large = n > 10000;
+        for (const { a, b } of large ? layouts.slice(0, 2) : layouts) {
+          for (const outStrides of large ? [undefined] : [undefined, [m * n, 1, m]]) {
+            const outN = view([batch, m, n], { strides: outStrides });
+            const outT = zerosLike(outN);
+            native.matmul(a, b, outN);
+            ts.matmul(a, b, outT);
+            expectClose(outN, outT);
+          }
+        }
+      });
+    }
     it('writes into a strided output view without touching the gaps', () => {
       const a = view([2, 9, 11]);
       const b = view([2, 11, 21]);

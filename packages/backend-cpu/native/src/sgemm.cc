@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -194,6 +195,172 @@ void runTasks(bool threaded, int64_t tasks, const std::function<void(int64_t, in
   }
 }
 
+
+// ---------------------------------------------------------------- GEMV (M <= kGemvMaxM)
+// A product with one to four rows of A reads each element of B once for at most four FMAs:
+// packing B (a full read and write of it) would cost more than the product, so B is read in place.
+//   B "transposed" (row stride 1: B[k, n] = W[n, k] with W's rows contiguous, the lm head x W^T):
+//     C[i, n] = dot(A[i, :], W[n, :]), four columns at a time, columns over the pool.
+//   B row-major (column stride 1): C[i, block] = sum_k A[i, k] B[k, block], an axpy per k row into a
+//     local accumulator of kGemvBlock columns (L1), column blocks over the pool.
+// A's rows are copied to a contiguous scratch first (at most 4 K floats).
+
+constexpr int64_t kGemvMaxM = 4;
+constexpr int64_t kGemvBlock = 512;
+
+/** acc[i][q] (MxQ) = sum_p a[i][p] w[q][p] over k, for Q = 4 columns of W (rows of length k, pitch ldw). */
+template <int M>
+void dotColumnsPortable(int64_t k, const float* a, const float* w, int64_t ldw, int q, float* acc) {
+  for (int j = 0; j < q; j++) {
+    const float* wj = w + j * ldw;
+    for (int i = 0; i < M; i++) {
+      const float* ai = a + i * k;
+      float s = 0;
+      for (int64_t p = 0; p < k; p++) s += ai[p] * wj[p];
+      acc[i * 4 + j] = s;
+    }
+  }
+}
+
+#ifdef KILN_X86
+__attribute__((target("avx2,fma"))) inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+template <int M>
+__attribute__((target("avx2,fma"))) void dotColumnsAvx2(int64_t k, const float* a, const float* w, int64_t ldw,
+                                                        int q, float* acc) {
+  if (q < 4) return dotColumnsPortable<M>(k, a, w, ldw, q, acc);
+  __m256 s[M][4];
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < 4; j++) s[i][j] = _mm256_setzero_ps();
+  const float* w0 = w;
+  const float* w1 = w + ldw;
+  const float* w2 = w + 2 * ldw;
+  const float* w3 = w + 3 * ldw;
+  int64_t p = 0;
+  for (; p + 8 <= k; p += 8) {
+    const __m256 b0 = _mm256_loadu_ps(w0 + p), b1 = _mm256_loadu_ps(w1 + p);
+    const __m256 b2 = _mm256_loadu_ps(w2 + p), b3 = _mm256_loadu_ps(w3 + p);
+    for (int i = 0; i < M; i++) {
+      const __m256 ai = _mm256_loadu_ps(a + i * k + p);
+      s[i][0] = _mm256_fmadd_ps(ai, b0, s[i][0]);
+      s[i][1] = _mm256_fmadd_ps(ai, b1, s[i][1]);
+      s[i][2] = _mm256_fmadd_ps(ai, b2, s[i][2]);
+      s[i][3] = _mm256_fmadd_ps(ai, b3, s[i][3]);
+    }
+  }
+  for (int i = 0; i < M; i++) {
+    const float* ai = a + i * k;
+    for (int j = 0; j < 4; j++) {
+      float t = hsum(s[i][j]);
+      const float* wj = w + j * ldw;
+      for (int64_t r = p; r < k; r++) t += ai[r] * wj[r];
+      acc[i * 4 + j] = t;
+    }
+  }
+}
+
+/** acc[i][0..w) += a[i][p] * row[0..w) for one k row (w <= kGemvBlock). */
+template <int M>
+__attribute__((target("avx2,fma"))) void axpyRowsAvx2(const float* av, const float* row, int64_t w, float* acc) {
+  __m256 ai[M];
+  for (int i = 0; i < M; i++) ai[i] = _mm256_set1_ps(av[i]);
+  int64_t q = 0;
+  for (; q + 8 <= w; q += 8) {
+    const __m256 b = _mm256_loadu_ps(row + q);
+    for (int i = 0; i < M; i++) {
+      float* c = acc + i * kGemvBlock + q;
+      _mm256_storeu_ps(c, _mm256_fmadd_ps(ai[i], b, _mm256_loadu_ps(c)));
+    }
+  }
+  for (; q < w; q++)
+    for (int i = 0; i < M; i++) acc[i * kGemvBlock + q] += av[i] * row[q];
+}
+#endif
+
+template <int M>
+void axpyRowsPortable(const float* av, const float* row, int64_t w, float* acc) {
+  for (int i = 0; i < M; i++) {
+    float* c = acc + i * kGemvBlock;
+    const float ai = av[i];
+    for (int64_t q = 0; q < w; q++) c[q] += ai * row[q];
+  }
+}
+
+using DotColumns = void (*)(int64_t, const float*, const float*, int64_t, int, float*);
+using AxpyRows = void (*)(const float*, const float*, int64_t, float*);
+
+template <int M>
+void gemvFixed(int64_t n, int64_t k, const float* a, MatrixView b, OutputView c, bool accumulate, bool threaded) {
+  bool avx2 = false;
+#ifdef KILN_X86
+  avx2 = std::strcmp(kernel().name, "portable 4x8") != 0;
+  const DotColumns dot = avx2 ? dotColumnsAvx2<M> : dotColumnsPortable<M>;
+  const AxpyRows axpy = avx2 ? axpyRowsAvx2<M> : axpyRowsPortable<M>;
+#else
+  const DotColumns dot = dotColumnsPortable<M>;
+  const AxpyRows axpy = axpyRowsPortable<M>;
+#endif
+  (void)avx2;
+  auto store = [&](int64_t i, int64_t j, float v) {
+    float* o = c.data + i * c.rowStride + j * c.colStride;
+    *o = accumulate ? *o + v : v;
+  };
+  if (b.rowStride == 1) {
+    // Columns of B are contiguous rows of W: 64 columns (~64 K floats of W) per task.
+    const int64_t per = 64;
+    const int64_t tasks = (n + per - 1) / per;
+    runTasks(threaded, tasks, [&](int64_t t, int) {
+      const int64_t j1 = std::min(n, (t + 1) * per);
+      float acc[kGemvMaxM * 4];
+      for (int64_t j = t * per; j < j1; j += 4) {
+        const int q = static_cast<int>(std::min<int64_t>(4, j1 - j));
+        dot(k, a, b.data + j * b.colStride, b.colStride, q, acc);
+        for (int i = 0; i < M; i++)
+          for (int jj = 0; jj < q; jj++) store(i, j + jj, acc[i * 4 + jj]);
+      }
+    });
+    return;
+  }
+  const int64_t tasks = (n + kGemvBlock - 1) / kGemvBlock;
+  runTasks(threaded, tasks, [&](int64_t t, int) {
+    const int64_t j0 = t * kGemvBlock, w = std::min(kGemvBlock, n - j0);
+    alignas(64) float acc[kGemvMaxM * kGemvBlock];
+    std::fill(acc, acc + M * kGemvBlock, 0.0f);
+    float av[kGemvMaxM];
+    for (int64_t p = 0; p < k; p++) {
+      for (int i = 0; i < M; i++) av[i] = a[i * k + p];
+      axpy(av, b.data + p * b.rowStride + j0, w, acc);
+    }
+    for (int i = 0; i < M; i++)
+      for (int64_t q = 0; q < w; q++) store(i, j0 + q, acc[i * kGemvBlock + q]);
+  });
+}
+
+thread_local std::vector<float> gemvA;
+
+/** C (=|+=) A B for m <= kGemvMaxM with B's rows or columns contiguous; false if it does not apply. */
+bool gemv(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, OutputView c, bool accumulate,
+          bool threaded) {
+  if (m > kGemvMaxM || !(b.rowStride == 1 || b.colStride == 1)) return false;
+  gemvA.resize(static_cast<size_t>(m * k));
+  float* ac = gemvA.data();
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t p = 0; p < k; p++) ac[i * k + p] = a.data[i * a.rowStride + p * a.colStride];
+  if (threaded && (poolThreads() == 1 || m * n * k < (int64_t{1} << 18))) threaded = false;
+  switch (m) {
+    case 1: gemvFixed<1>(n, k, ac, b, c, accumulate, threaded); break;
+    case 2: gemvFixed<2>(n, k, ac, b, c, accumulate, threaded); break;
+    case 3: gemvFixed<3>(n, k, ac, b, c, accumulate, threaded); break;
+    default: gemvFixed<4>(n, k, ac, b, c, accumulate, threaded); break;
+  }
+  return true;
+}
+
 }  // namespace
 
 const char* sgemmKernelName() { return kernel().name; }
@@ -207,6 +374,7 @@ void sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, OutputVi
         for (int64_t j = 0; j < n; j++) c.data[i * c.rowStride + j * c.colStride] = 0.0f;
     return;
   }
+  if (gemv(m, n, k, a, b, c, accumulate, threaded)) return;
   const KernelSpec& ks = kernel();
   const int mr = ks.mr, nr = ks.nr;
   const int threads = threaded ? poolThreads() : 1;
