@@ -8,6 +8,7 @@ import * as conv from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
 import * as idx from './kernels/indexing.js';
+import * as loss from './kernels/loss.js';
 import { matmul } from './kernels/matmul.js';
 import * as norm from './kernels/normalization.js';
 import { adamStep } from './kernels/optim.js';
@@ -77,6 +78,8 @@ const TS_KERNELS = {
   logsumexp: fused.logsumexp,
   layerNorm: norm.layerNorm,
   layerNormBackward: norm.layerNormBackward,
+  crossEntropy: loss.crossEntropy,
+  crossEntropyBackward: loss.crossEntropyBackward,
   adamStep,
 };
 
@@ -97,6 +100,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       logsumexp: k.logsumexp,
       layerNorm: k.layerNorm,
       layerNormBackward: k.layerNormBackward,
+      crossEntropy: k.crossEntropy,
+      crossEntropyBackward: k.crossEntropyBackward,
       adamStep: k.adamStep,
     },
 

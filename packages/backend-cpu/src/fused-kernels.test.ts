@@ -1,4 +1,4 @@
-// The TypeScript fused layer-norm and Adam kernels against core's formulas from primitives (what
+// The TypeScript fused layer-norm, cross-entropy and Adam kernels against core's formulas from primitives (what
 // core runs on a backend without the fused slots): the op database's conformance run compares the
 // float32 path with the float64 path of this same backend, so it cannot see a formula that is wrong
 // in both. Here the reference is a second 'cpu' backend whose `fused` lacks these kernels, in
@@ -96,6 +96,38 @@ describe('fused TypeScript kernels vs core formulas from primitives', () => {
           expectClose(t, ref[i], rtol, i === 0 ? atol : gradAtol, i === 0 ? 'output' : `gradient ${i - 1}`);
       });
     }
+    for (const smoothing of [0, 0.1]) {
+      it(`crossEntropyRows ${dtype} [9,37], ignored rows, label smoothing ${smoothing}: loss and gradient`, () => {
+        const [rows, classes] = [9, 37];
+        // Rows 2 and 7 ignored (-100); one row with logits around 1000.
+        const targets = [3, 0, -100, 36, 17, 5, 22, -100, 11];
+        const xv = storable(
+          random(rows * classes, 4).map((v, i) => (Math.floor(i / classes) === 4 ? v + 1000 : v)),
+          dtype,
+        );
+        const gv = storable(random(rows), dtype);
+        const run = (device: string, dtype: DType) => {
+          const x = on(device, xv, [rows, classes], dtype).requiresGrad_(true);
+          const t = k.tensor(targets, { dtype: 'int32', device });
+          const loss = k.crossEntropyRows(x, t, { labelSmoothing: smoothing });
+          return [loss, ...k.grad(loss.mul(on(device, gv, [rows], dtype)).sum(), [x])] as Tensor[];
+        };
+        const got = run('cpu_fused', dtype);
+        const ref = run('cpu_composite', 'float64');
+        const [rtol, atol] = TOL[dtype];
+        // The float32 loss of the row around 1000 is lse - x[t] of two numbers near 1000: half an ulp
+        // of each (3e-5) survives the subtraction.
+        expectClose(got[0], ref[0], rtol, dtype === 'float32' ? 1e-4 : atol, 'loss');
+        expectClose(got[1], ref[1], rtol, atol, 'gradient');
+      });
+    }
+    it(`crossEntropyRows ${dtype}: a target out of range throws core's message`, () => {
+      const x = on('cpu_fused', random(12), [3, 4], dtype);
+      for (const bad of [4, -1])
+        expect(() =>
+          k.crossEntropyRows(x, k.tensor([0, bad, 1], { dtype: 'int32', device: 'cpu_fused' })),
+        ).toThrow(`crossEntropyRows: target ${bad} is out of bounds for 4 classes`);
+    });
     for (const decoupled of [false, true]) {
       it(`adamStep_ ${dtype} ${decoupled ? 'AdamW' : 'Adam'}: three steps of param, expAvg, expAvgSq`, () => {
         const shape = [7, 13];

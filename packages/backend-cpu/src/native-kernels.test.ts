@@ -8,6 +8,7 @@ import { CpuBuffer } from './buffer.js';
 import * as conv from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
+import * as loss from './kernels/loss.js';
 import { matmul } from './kernels/matmul.js';
 import * as norm from './kernels/normalization.js';
 import { adamStep } from './kernels/optim.js';
@@ -32,6 +33,8 @@ const ts = {
   logsumexp: fused.logsumexp,
   layerNorm: norm.layerNorm,
   layerNormBackward: norm.layerNormBackward,
+  crossEntropy: loss.crossEntropy,
+  crossEntropyBackward: loss.crossEntropyBackward,
   adamStep,
 };
 // Every size goes native here, so small cases test the addon too.
@@ -95,10 +98,11 @@ function expectClose(actual: KernelTensor, expected: KernelTensor, rtol = 1e-4, 
   expect(a.length).toBe(e.length);
   for (let i = 0; i < a.length; i++) {
     if (Number.isNaN(e[i])) {
-      expect(a[i], `element ${i}`).toBeNaN();
+      if (!Number.isNaN(a[i])) expect(a[i], `element ${i}`).toBeNaN();
       continue;
     }
-    if (a[i] === e[i]) continue;
+    // expect() only on a failure: millions of passing calls would dominate the large cases.
+    if (a[i] === e[i] || Math.abs(a[i] - e[i]) <= atol + rtol * Math.abs(e[i])) continue;
     expect(Math.abs(a[i] - e[i]), `element ${i}: ${a[i]} vs ${e[i]}`).toBeLessThanOrEqual(
       atol + rtol * Math.abs(e[i]),
     );
@@ -153,7 +157,10 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
         const layouts = [
           { a: view([batch, m, k]), b: view([batch, k, n], { strides: [n * k, 1, k] }) },
           { a: view([batch, m, k], { offset: 3 }), b: view([batch, k, n], { offset: 1 }) },
-          { a: view([batch, m, k], { strides: [m * k, 1, m] }), b: view([batch, k, n], { strides: [0, 1, k] }) },
+          {
+            a: view([batch, m, k], { strides: [m * k, 1, m] }),
+            b: view([batch, k, n], { strides: [0, 1, k] }),
+          },
         ];
         // The lm-head sizes: two layouts and a contiguous output keep the TypeScript reference quick.
         const large = n > 10000;
@@ -520,6 +527,83 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
         });
       }
     }
+  });
+
+  describe('cross entropy (sizes above the native threshold, run here at any size)', () => {
+    function targets(
+      rows: number,
+      classes: number,
+      ignored: (r: number) => boolean,
+      offset = 0,
+    ): KernelTensor {
+      const data = new Int32Array(offset + rows + 2);
+      for (let r = 0; r < rows; r++)
+        data[offset + r] = ignored(r) ? -100 : Math.floor((rand() + 0.5) * classes);
+      return { buffer: new CpuBuffer(data), dtype: 'int32', shape: [rows], strides: [1], offset };
+    }
+    const cases = [
+      { rows: 2048, classes: 2048, smoothing: 0.1, special: false },
+      { rows: 37, classes: 301, smoothing: 0, special: false },
+      { rows: 9, classes: 7, smoothing: 0.3, special: false },
+      // row 0 all -inf, row 1 holding a NaN, row 2 around 1000, row 3 holding +inf
+      { rows: 6, classes: 33, smoothing: 0.1, special: true },
+    ];
+    for (const { rows, classes, smoothing, special } of cases) {
+      it(`forward and backward, [${rows},${classes}], every 5th row ignored, label smoothing ${smoothing}${special ? ', -inf/NaN/+inf/large rows' : ''}`, () => {
+        const x = view([rows, classes], { offset: 3 });
+        const d = (x.buffer as CpuBuffer).data;
+        for (let i = 0; i < d.length; i++) d[i] *= 8;
+        if (special) {
+          d.fill(Number.NEGATIVE_INFINITY, 3, 3 + classes);
+          d[3 + classes + 5] = Number.NaN;
+          for (let c = 0; c < classes; c++) d[3 + 2 * classes + c] += 1000;
+          d[3 + 3 * classes + 20] = Number.POSITIVE_INFINITY;
+        }
+        const t = targets(rows, classes, (r) => r % 5 === 4, 1);
+        const [lossN, lseN] = [view([rows], { offset: 2 }), view([rows])];
+        const [lossT, lseT] = [lossN, lseN].map(zerosLike);
+        native.crossEntropy(x, t, -100, smoothing, lossN, lseN);
+        ts.crossEntropy(x, t, -100, smoothing, lossT, lseT);
+        expectClose(lseN, lseT, 1e-6, 1e-6);
+        expectClose(lossN, lossT, 1e-5, 1e-5);
+        const g = view([rows], { offset: 1 });
+        const gradN = view([rows, classes], { offset: 2 });
+        const gradT = zerosLike(gradN);
+        native.crossEntropyBackward(g, x, t, lseT, -100, smoothing, gradN);
+        ts.crossEntropyBackward(g, x, t, lseT, -100, smoothing, gradT);
+        expectClose(gradN, gradT, 1e-4, 1e-6);
+      });
+    }
+    it("a target out of range throws core's message (the addon alone refuses it too)", () => {
+      const x = view([4, 300]);
+      const t = targets(4, 300, () => false);
+      (t.buffer as CpuBuffer).data[2] = 300;
+      const [lossN, lseN] = [view([4]), view([4])];
+      expect(() => native.crossEntropy(x, t, -100, 0, lossN, lseN)).toThrow(
+        'crossEntropyRows: target 300 is out of bounds for 300 classes',
+      );
+      const meta = Float64Array.from([4, 300, -100, 0, 0, 0, 0, 0]);
+      const [xa, ta, la] = [x, t, lossN].map((v) => (v.buffer as CpuBuffer).data);
+      expect(() =>
+        addon!.crossEntropyF32(
+          xa as Float32Array,
+          ta as Int32Array,
+          la as Float32Array,
+          la as Float32Array,
+          meta,
+        ),
+      ).toThrow(/target 300 is out of bounds for 300 classes/);
+      meta[5] = 3;
+      expect(() =>
+        addon!.crossEntropyF32(
+          xa as Float32Array,
+          ta as Int32Array,
+          la as Float32Array,
+          la as Float32Array,
+          meta,
+        ),
+      ).toThrow(/crossEntropy target/);
+    });
   });
 
   describe('conv2d', () => {

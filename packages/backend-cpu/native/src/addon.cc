@@ -11,6 +11,7 @@
 
 #include "conv.h"
 #include "elementwise.h"
+#include "loss.h"
 #include "normalization.h"
 #include "optim.h"
 #include "reduce.h"
@@ -365,6 +366,79 @@ Napi::Value LayerNormBackwardF32(const Napi::CallbackInfo& info) {
   });
 }
 
+const int32_t* int32Array(const Napi::Value& v, const char* what, int64_t& length) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    fail(std::string(what) + " must be an Int32Array");
+  auto arr = v.As<Napi::Int32Array>();
+  length = static_cast<int64_t>(arr.ElementLength());
+  return arr.Data();
+}
+
+/** rows x classes, both non-negative and small enough for the index arithmetic. */
+void checkRowsClasses(int64_t rows, int64_t classes, const char* what) {
+  if (rows < 0 || classes < 0) fail(std::string(what) + ": negative size");
+  if (rows > 0 && classes > (int64_t{1} << 48) / rows) fail(std::string(what) + ": too many elements");
+}
+
+// crossEntropyF32(logits, target: Int32Array, loss, lse, meta): meta = [rows, classes, ignoreIndex,
+// labelSmoothing, offsets of logits, target, loss, lse]; logits contiguous [rows, classes].
+Napi::Value CrossEntropyF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    int64_t len[4];
+    const float* x = floatArray(info[0], "logits", len[0]);
+    const int32_t* t = int32Array(info[1], "target", len[1]);
+    float* loss = floatArray(info[2], "loss", len[2]);
+    float* lse = floatArray(info[3], "lse", len[3]);
+    const double* m = metaArray(info[4], 8, "crossEntropy meta");
+    const int64_t rows = integer(m[0], "rows"), classes = integer(m[1], "classes");
+    const int64_t ignoreIndex = integer(m[2], "ignoreIndex");
+    checkRowsClasses(rows, classes, "crossEntropy");
+    int64_t off[4];
+    for (int i = 0; i < 4; i++) off[i] = integer(m[4 + i], "offset");
+    checkRun(len[0], off[0], rows * classes, "crossEntropy logits");
+    checkRun(len[1], off[1], rows, "crossEntropy target");
+    checkRun(len[2], off[2], rows, "crossEntropy loss");
+    checkRun(len[3], off[3], rows, "crossEntropy lse");
+    if (rows == 0) return;
+    if (classes == 0) fail("crossEntropy: no classes");
+    // The kernel reads logits[i, target[i]]: every target must be a class or ignoreIndex.
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t c = t[off[1] + r];
+      if (c != ignoreIndex && (c < 0 || c >= classes))
+        fail("crossEntropy: target " + std::to_string(c) + " is out of bounds for " + std::to_string(classes) +
+             " classes");
+    }
+    kiln::crossEntropyF32(x + off[0], t + off[1], ignoreIndex, m[3], loss + off[2], lse + off[3], rows, classes);
+  });
+}
+
+// crossEntropyBackwardF32(gradLoss, logits, target: Int32Array, lse, gradLogits, meta): meta =
+// [rows, classes, ignoreIndex, labelSmoothing, offsets of the five in argument order].
+Napi::Value CrossEntropyBackwardF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    int64_t len[5];
+    const float* g = floatArray(info[0], "gradLoss", len[0]);
+    const float* x = floatArray(info[1], "logits", len[1]);
+    const int32_t* t = int32Array(info[2], "target", len[2]);
+    const float* lse = floatArray(info[3], "lse", len[3]);
+    float* out = floatArray(info[4], "gradLogits", len[4]);
+    const double* m = metaArray(info[5], 9, "crossEntropyBackward meta");
+    const int64_t rows = integer(m[0], "rows"), classes = integer(m[1], "classes");
+    const int64_t ignoreIndex = integer(m[2], "ignoreIndex");
+    checkRowsClasses(rows, classes, "crossEntropyBackward");
+    int64_t off[5];
+    for (int i = 0; i < 5; i++) off[i] = integer(m[4 + i], "offset");
+    checkRun(len[0], off[0], rows, "crossEntropyBackward gradLoss");
+    checkRun(len[1], off[1], rows * classes, "crossEntropyBackward logits");
+    checkRun(len[2], off[2], rows, "crossEntropyBackward target");
+    checkRun(len[3], off[3], rows, "crossEntropyBackward lse");
+    checkRun(len[4], off[4], rows * classes, "crossEntropyBackward gradLogits");
+    if (rows == 0 || classes == 0) return;
+    kiln::crossEntropyBackwardF32(g + off[0], x + off[1], t + off[2], lse + off[3], ignoreIndex, m[3], out + off[4],
+                                  rows, classes);
+  });
+}
+
 // adamStepF32(param, grad, expAvg, expAvgSq, meta): meta = [numel, offsets of the four, decay, l2,
 // beta1, beta2, negStepSize, biasCorrection2Sqrt, eps] (kernels/optim.ts's adamConstants).
 Napi::Value AdamStepF32(const Napi::CallbackInfo& info) {
@@ -485,6 +559,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxF32", Napi::Function::New(env, SoftmaxF32, "softmaxF32"));
   exports.Set("layerNormF32", Napi::Function::New(env, LayerNormF32, "layerNormF32"));
   exports.Set("layerNormBackwardF32", Napi::Function::New(env, LayerNormBackwardF32, "layerNormBackwardF32"));
+  exports.Set("crossEntropyF32", Napi::Function::New(env, CrossEntropyF32, "crossEntropyF32"));
+  exports.Set("crossEntropyBackwardF32",
+              Napi::Function::New(env, CrossEntropyBackwardF32, "crossEntropyBackwardF32"));
   exports.Set("adamStepF32", Napi::Function::New(env, AdamStepF32, "adamStepF32"));
   exports.Set("conv2dF32", Napi::Function::New(env, Conv2dF32, "conv2dF32"));
   exports.Set("conv2dBackwardInputF32", Napi::Function::New(env, Conv2dBackwardInputF32, "conv2dBackwardInputF32"));

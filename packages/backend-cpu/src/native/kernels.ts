@@ -14,6 +14,7 @@ import type {
 } from '@kiln/core';
 import { coalesceDims } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
+import { checkTargets } from '../kernels/loss.js';
 import { adamConstants } from '../kernels/optim.js';
 import type { Operand } from '../kernels/strided.js';
 import type { NativeAddon } from './load.js';
@@ -31,7 +32,17 @@ export type NativeCapable = Pick<Backend, 'copy'> &
     | 'conv2dBackwardInput'
     | 'conv2dBackwardWeight'
   > &
-  Pick<FusedKernels, 'softmax' | 'logSoftmax' | 'logsumexp' | 'layerNorm' | 'layerNormBackward' | 'adamStep'>;
+  Pick<
+    FusedKernels,
+    | 'softmax'
+    | 'logSoftmax'
+    | 'logsumexp'
+    | 'layerNorm'
+    | 'layerNormBackward'
+    | 'crossEntropy'
+    | 'crossEntropyBackward'
+    | 'adamStep'
+  >;
 
 /**
  * Below these sizes the TypeScript kernels are used: an addon call costs about a microsecond plus
@@ -47,6 +58,8 @@ export const NATIVE_THRESHOLDS = {
   softmax: 1024,
   /** rows * n */
   layerNorm: 1024,
+  /** rows * classes */
+  crossEntropy: 1024,
   /** parameter elements */
   adamStep: 2048,
 };
@@ -271,6 +284,60 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
       addon.layerNormBackwardF32(
         f32(gradOut), f32(x), f32OrNull(weight), f32(mean), f32(rstd),
         f32OrNull(gradIn), f32OrNull(gradWeight), f32OrNull(gradBias), fusedMeta,
+      );
+    },
+
+    // Core hands these contiguous operands (logits [rows, classes], the rest [rows]); int32 targets.
+    crossEntropy(logits, target, ignoreIndex, labelSmoothing, loss, lse) {
+      const [rows, classes] = logits.shape;
+      const useNative =
+        [logits, loss, lse].every(isF32) &&
+        target.dtype === 'int32' &&
+        rows * classes >= NATIVE_THRESHOLDS.crossEntropy;
+      if (!useNative) return ts.crossEntropy(logits, target, ignoreIndex, labelSmoothing, loss, lse);
+      // Core's message for a bad target (the addon checks too, but words it as its own).
+      checkTargets(target, classes, ignoreIndex);
+      fusedMeta.set([
+        rows,
+        classes,
+        ignoreIndex,
+        labelSmoothing,
+        logits.offset,
+        target.offset,
+        loss.offset,
+        lse.offset,
+      ]);
+      addon.crossEntropyF32(
+        f32(logits),
+        arrayOf(target.buffer) as Int32Array,
+        f32(loss),
+        f32(lse),
+        fusedMeta,
+      );
+    },
+
+    crossEntropyBackward(gradLoss, logits, target, lse, ignoreIndex, labelSmoothing, gradLogits) {
+      const [rows, classes] = logits.shape;
+      const useNative =
+        [gradLoss, logits, lse, gradLogits].every(isF32) &&
+        target.dtype === 'int32' &&
+        rows * classes >= NATIVE_THRESHOLDS.crossEntropy;
+      if (!useNative) {
+        return ts.crossEntropyBackward(
+          gradLoss,
+          logits,
+          target,
+          lse,
+          ignoreIndex,
+          labelSmoothing,
+          gradLogits,
+        );
+      }
+      const operands = [gradLoss, logits, target, lse, gradLogits];
+      fusedMeta.set([rows, classes, ignoreIndex, labelSmoothing, ...operands.map((t) => t.offset)]);
+      // biome-ignore format: the argument list mirrors the addon's
+      addon.crossEntropyBackwardF32(
+        f32(gradLoss), f32(logits), arrayOf(target.buffer) as Int32Array, f32(lse), f32(gradLogits), fusedMeta,
       );
     },
 

@@ -70,6 +70,23 @@ export interface NativeAddon {
     gradBias: Float32Array | null,
     meta: Float64Array,
   ): void;
+  /** meta: [rows, classes, ignoreIndex, labelSmoothing, offsets of logits, target, loss, lse] */
+  crossEntropyF32(
+    logits: Float32Array,
+    target: Int32Array,
+    loss: Float32Array,
+    lse: Float32Array,
+    meta: Float64Array,
+  ): void;
+  /** meta: [rows, classes, ignoreIndex, labelSmoothing, the five operands' offsets in argument order] */
+  crossEntropyBackwardF32(
+    gradLoss: Float32Array,
+    logits: Float32Array,
+    target: Int32Array,
+    lse: Float32Array,
+    gradLogits: Float32Array,
+    meta: Float64Array,
+  ): void;
   /** meta: [numel, offsets of the four, then adamConstants' decay, l2, beta1, beta2, negStepSize, biasCorrection2Sqrt, eps] */
   adamStepF32(
     param: Float32Array,
@@ -113,6 +130,8 @@ const FUNCTIONS = [
   'softmaxF32',
   'layerNormF32',
   'layerNormBackwardF32',
+  'crossEntropyF32',
+  'crossEntropyBackwardF32',
   'adamStepF32',
   'conv2dF32',
   'conv2dBackwardInputF32',
