@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// The fused layer-norm and Adam kernels against core's formulas from primitives (what runs when a
+// The fused layer-norm, cross-entropy and Adam kernels against core's formulas from primitives (what runs when a
 // backend's `fused` lacks them), on the path this process selects (KILN_CPU_NATIVE), in one
 // process with the two variants interleaved rep by rep, so both see the same machine load:
 //   - layerNorm forward + backward on [2048, 256] (weight and bias), float32
+//   - crossEntropyRows forward + backward on [2048, 2048] float32 logits (every 8th row ignored,
+//     label smoothing 0.1)
 //   - one AdamW step over 2^20 float32 parameters
 //   - a GPT training step (4 layers, 4 heads, d_model 128, ctx 128, vocab 2048, batch 16, AdamW)
 // Medians of --reps (GPT: --gpt-reps) timed runs after two warm-ups. Runs on the built packages.
@@ -10,8 +12,6 @@
 //   node bench/fused-steps.mjs [--reps 21] [--gpt-reps 7] [--no-gpt]
 import { createCpuBackend } from '@kiln/backend-cpu';
 import * as k from '@kiln/core';
-import { GPT } from '@kiln/models';
-import { optim } from '@kiln/nn';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -24,7 +24,7 @@ const gptReps = arg('--gpt-reps', 7);
 const backend = createCpuBackend();
 k.registerBackend('cpu', () => backend);
 const withFused = { ...backend.fused };
-const NEW = ['layerNorm', 'layerNormBackward', 'adamStep'];
+const NEW = ['layerNorm', 'layerNormBackward', 'crossEntropy', 'crossEntropyBackward', 'adamStep'];
 function variant(fused) {
   for (const key of NEW) {
     if (fused) backend.fused[key] = withFused[key];
@@ -79,6 +79,25 @@ compare(
 );
 
 compare(
+  'crossEntropyRows fwd+bwd [2048, 2048] float32',
+  () => {
+    const x = k.randn([2048, 2048]).requiresGrad_(true);
+    const t = k.tensor(
+      Array.from({ length: 2048 }, (_, i) => (i % 8 === 7 ? -100 : (i * 7919) % 2048)),
+      { dtype: 'int32' },
+    );
+    return {
+      run: () =>
+        k
+          .tidy(() => k.grad(k.crossEntropyRows(x, t, { labelSmoothing: 0.1 }).sum(), [x]))
+          .forEach((g) => g?.dispose()),
+      dispose: () => k.dispose([x, t]),
+    };
+  },
+  reps,
+);
+
+compare(
   'AdamW step, 2^20 float32 parameters',
   () => {
     const p = k.randn([1 << 20]);
@@ -96,6 +115,10 @@ compare(
 );
 
 if (!process.argv.includes('--no-gpt')) {
+  // Imported here: @kiln/models and @kiln/nn are not dependencies of this package, so --no-gpt runs
+  // where they do not resolve.
+  const { GPT } = await import('@kiln/models');
+  const { optim } = await import('@kiln/nn');
   const [batch, ctx] = [16, 128];
   compare(
     `GPT train step d128 L4 H4 ctx${ctx} b${batch} (AdamW)`,
