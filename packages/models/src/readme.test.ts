@@ -5,9 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k from '@kiln/core';
+import { Random } from '@kiln/data';
 import { optim } from '@kiln/nn';
 import { expect, it } from 'vitest';
-import { Random } from '@kiln/data';
 import { GPT, streamGenerate, Trainer } from './index.js';
 
 it('the README example trains, saves, loads back and generates', async () => {
