@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import '@kiln/backend-cpu';
 import * as k from '@kiln/core';
-import { epochRandom, Vocab } from '@kiln/data';
+import { Vocab } from '@kiln/data';
 import { corpusBleu, Seq2Seq, Trainer, writeAttentionHeatmap } from '@kiln/models';
 import { optim } from '@kiln/nn';
-import { loadTranslationData, SPECIAL_TOKENS } from './lib/translation-data.mjs';
+import { loadTranslationData, SPECIAL_TOKENS, translationBatches } from './lib/translation-data.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,50 +52,20 @@ const vocab = {
     { minFreq, reservedTokens: SPECIAL_TOKENS },
   ),
 };
-const [padId, bosId, eosId] = SPECIAL_TOKENS.map((t) => vocab.target.indexOf(t));
+const {
+  padId,
+  bosId,
+  eosId,
+  encode: encodePair,
+  padRows,
+  batchOfStep,
+} = translationBatches(vocab, train, {
+  batchSize,
+  seed,
+});
 console.log(
   `${train.length} training and ${test.length} held-out verse pairs; vocabularies: ${vocab.source.length} English, ${vocab.target.length} Spanish words (seen >= ${minFreq} times)`,
 );
-
-// Sources and labels end in <eos>; the decoder reads <bos> + target (teacher forcing).
-const encodePair = (p) => ({
-  src: [...vocab.source.toIndices(p.src), eosId],
-  tgtIn: [bosId, ...vocab.target.toIndices(p.tgt)],
-  labels: [...vocab.target.toIndices(p.tgt), eosId],
-});
-const trainIds = train.map(encodePair);
-
-// Batches of similar source length (sorted, then cut), so little of each batch is padding. The
-// batch of a step is a pure function of (seed, step), which is what the Trainer's resumption needs.
-const bySourceLength = trainIds
-  .map((_, i) => i)
-  .sort((a, b) => trainIds[a].src.length - trainIds[b].src.length);
-const buckets = [];
-for (let i = 0; i + batchSize <= bySourceLength.length; i += batchSize)
-  buckets.push(bySourceLength.slice(i, i + batchSize));
-
-function padRows(rows) {
-  const width = Math.max(...rows.map((r) => r.length));
-  return k.tensor(
-    rows.map((r) => [...r, ...new Array(width - r.length).fill(padId)]),
-    { dtype: 'int32' },
-  );
-}
-
-function makeBatch(indices) {
-  const rows = indices.map((i) => trainIds[i]);
-  return {
-    src: padRows(rows.map((r) => r.src)),
-    tgtIn: padRows(rows.map((r) => r.tgtIn)),
-    labels: padRows(rows.map((r) => r.labels)),
-  };
-}
-
-function batchOfStep(step) {
-  const epoch = Math.floor(step / buckets.length);
-  const order = epochRandom(seed, epoch).permutation(buckets.length);
-  return makeBatch(buckets[order[step % buckets.length]]);
-}
 
 const model = new Seq2Seq({
   srcVocabSize: vocab.source.length,

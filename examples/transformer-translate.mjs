@@ -18,10 +18,10 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import '@kiln/backend-cpu';
 import * as k from '@kiln/core';
-import { epochRandom, Vocab } from '@kiln/data';
+import { Vocab } from '@kiln/data';
 import { corpusBleu, Trainer, Transformer, writeAttentionHeatmap } from '@kiln/models';
 import { optim } from '@kiln/nn';
-import { loadTranslationData, SPECIAL_TOKENS } from './lib/translation-data.mjs';
+import { loadTranslationData, SPECIAL_TOKENS, translationBatches } from './lib/translation-data.mjs';
 
 /** Seconds kept back from --minutes for translating the held-out verses and writing the files. */
 const FINISH_RESERVE = 60;
@@ -74,45 +74,19 @@ const vocab = {
     { minFreq: 2, reservedTokens: SPECIAL_TOKENS },
   ),
 };
-const [padId, bosId, eosId] = SPECIAL_TOKENS.map((t) => vocab.target.indexOf(t));
+const {
+  padId,
+  bosId,
+  eosId,
+  encode: encodePair,
+  batchOfStep,
+} = translationBatches(vocab, train, {
+  batchSize,
+  seed,
+});
 console.error(
   `data: ${train.length} training and ${test.length} held-out verse pairs; vocabularies ${vocab.source.length} English, ${vocab.target.length} Spanish words`,
 );
-
-// Sources and labels end in <eos>; the decoder reads <bos> + target (teacher forcing).
-const encodePair = (p) => ({
-  src: [...vocab.source.toIndices(p.src), eosId],
-  tgtIn: [bosId, ...vocab.target.toIndices(p.tgt)],
-  labels: [...vocab.target.toIndices(p.tgt), eosId],
-});
-const trainIds = train.map(encodePair);
-
-// Batches of similar source length (sorted, then cut) waste little on padding. A step's batch is a
-// pure function of (seed, step), as the Trainer's exact resumption requires.
-const bySourceLength = trainIds
-  .map((_, i) => i)
-  .sort((a, b) => trainIds[a].src.length - trainIds[b].src.length);
-const buckets = [];
-for (let i = 0; i + batchSize <= bySourceLength.length; i += batchSize)
-  buckets.push(bySourceLength.slice(i, i + batchSize));
-
-function padRows(rows) {
-  const width = Math.max(...rows.map((r) => r.length));
-  return k.tensor(
-    rows.map((r) => [...r, ...new Array(width - r.length).fill(padId)]),
-    { dtype: 'int32' },
-  );
-}
-
-function batchOfStep(step) {
-  const order = epochRandom(seed, Math.floor(step / buckets.length)).permutation(buckets.length);
-  const rows = buckets[order[step % buckets.length]].map((i) => trainIds[i]);
-  return {
-    src: padRows(rows.map((r) => r.src)),
-    tgtIn: padRows(rows.map((r) => r.tgtIn)),
-    labels: padRows(rows.map((r) => r.labels)),
-  };
-}
 
 const config = {
   srcVocabSize: vocab.source.length,

@@ -11,7 +11,8 @@
 // and the examples read only the committed file.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normalizeTranslationText, Random } from '@kiln/data';
+import * as k from '@kiln/core';
+import { epochRandom, normalizeTranslationText, Random } from '@kiln/data';
 
 export const DATA_FILE = join(import.meta.dirname, '..', 'data', 'en-es-bible-short.tsv');
 
@@ -78,4 +79,42 @@ export async function loadTranslationData() {
 if (process.argv[1] === import.meta.filename) {
   const rows = selectShort(parseTsv(await readFile(process.argv[2], 'utf8')));
   process.stdout.write(rows.map((r) => `${r.ref}\t${r.en}\t${r.es}\n`).join(''));
+}
+
+/**
+ * Training batches for both translation examples. Sources and labels end in <eos>; the decoder
+ * reads <bos> + target (teacher forcing). Pairs are grouped by source length (sorted, then cut
+ * into batches) so little of a batch is padding, and a step's batch is a pure function of (seed,
+ * step), which is what the Trainer's exact resumption needs.
+ */
+export function translationBatches(vocab, pairs, { batchSize, seed }) {
+  const [padId, bosId, eosId] = SPECIAL_TOKENS.map((t) => vocab.target.indexOf(t));
+  const encode = (p) => ({
+    src: [...vocab.source.toIndices(p.src), eosId],
+    tgtIn: [bosId, ...vocab.target.toIndices(p.tgt)],
+    labels: [...vocab.target.toIndices(p.tgt), eosId],
+  });
+  const padRows = (rows) => {
+    const width = Math.max(...rows.map((r) => r.length));
+    return k.tensor(
+      rows.map((r) => [...r, ...new Array(width - r.length).fill(padId)]),
+      { dtype: 'int32' },
+    );
+  };
+  const encoded = pairs.map(encode);
+  const bySourceLength = encoded.map((_, i) => i).sort((a, b) => encoded[a].src.length - encoded[b].src.length);
+  const buckets = [];
+  for (let i = 0; i + batchSize <= bySourceLength.length; i += batchSize)
+    buckets.push(bySourceLength.slice(i, i + batchSize));
+  /** The padded { src, tgtIn, labels } int32 tensors of encoded rows. */
+  const batchOf = (rows) => ({
+    src: padRows(rows.map((r) => r.src)),
+    tgtIn: padRows(rows.map((r) => r.tgtIn)),
+    labels: padRows(rows.map((r) => r.labels)),
+  });
+  const batchOfStep = (step) => {
+    const order = epochRandom(seed, Math.floor(step / buckets.length)).permutation(buckets.length);
+    return batchOf(buckets[order[step % buckets.length]].map((i) => encoded[i]));
+  };
+  return { padId, bosId, eosId, encode, padRows, batchOf, batchOfStep };
 }
