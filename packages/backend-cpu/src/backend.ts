@@ -63,7 +63,8 @@ export interface CpuBackendOptions {
   native?: NativeMode;
 }
 
-const TS_KERNELS = {
+/** The portable TypeScript kernels the native ones replace (and fall back to). */
+export const TS_KERNELS = {
   copy: ew.copy,
   matmul,
   unary: ew.unary,

@@ -4,39 +4,14 @@
 import type { Conv2dParams, KernelTensor } from '@kiln/core';
 import { contiguousStrides } from '@kiln/core';
 import { describe, expect, it } from 'vitest';
+import { TS_KERNELS } from './backend.js';
 import { CpuBuffer } from './buffer.js';
-import * as conv from './kernels/conv.js';
-import * as ew from './kernels/elementwise.js';
-import * as fused from './kernels/fused.js';
-import * as loss from './kernels/loss.js';
-import { matmul } from './kernels/matmul.js';
-import * as norm from './kernels/normalization.js';
-import { adamStep } from './kernels/optim.js';
-import * as red from './kernels/reduce.js';
 import { NATIVE_THRESHOLDS, nativeKernels } from './native/kernels.js';
 import { loadNative } from './native/load.js';
 
 const status = loadNative('auto');
 const addon = status.addon;
-const ts = {
-  copy: ew.copy,
-  matmul,
-  unary: ew.unary,
-  binary: ew.binary,
-  where: ew.where,
-  reduce: red.reduce,
-  conv2d: conv.conv2d,
-  conv2dBackwardInput: conv.conv2dBackwardInput,
-  conv2dBackwardWeight: conv.conv2dBackwardWeight,
-  softmax: fused.softmax,
-  logSoftmax: fused.logSoftmax,
-  logsumexp: fused.logsumexp,
-  layerNorm: norm.layerNorm,
-  layerNormBackward: norm.layerNormBackward,
-  crossEntropy: loss.crossEntropy,
-  crossEntropyBackward: loss.crossEntropyBackward,
-  adamStep,
-};
+const ts = TS_KERNELS;
 // Every size goes native here, so small cases test the addon too.
 for (const key of Object.keys(NATIVE_THRESHOLDS) as (keyof typeof NATIVE_THRESHOLDS)[])
   NATIVE_THRESHOLDS[key] = 0;

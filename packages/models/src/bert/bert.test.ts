@@ -17,6 +17,7 @@ import {
   BertForSequenceClassification,
   BertModel,
 } from '../index.js';
+import { relativeError } from '../testing/parity.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test-fixtures/bert/', import.meta.url));
 const REFERENCE_SCRIPT = fileURLToPath(new URL('../../../../scripts/fixtures/bert.py', import.meta.url));
@@ -59,17 +60,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => bert.dispose());
-
-/** max |a - b| / max |b|: the relative error of a whole tensor. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 function values(t: k.Tensor): Float32Array {
   return t.dataSync() as Float32Array;

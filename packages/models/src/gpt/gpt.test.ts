@@ -11,6 +11,7 @@ import * as k from '@kiln/core';
 import { BPE, ByteLevelBPE } from '@kiln/tokenizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPT } from '../index.js';
+import { relativeError } from '../testing/parity.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test-fixtures/gpt2/', import.meta.url));
 const REFERENCE_SCRIPT = fileURLToPath(new URL('../../../../scripts/fixtures/gpt2.py', import.meta.url));
@@ -42,17 +43,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => model.dispose());
-
-/** max |a - b| / max |b|: the relative error of a whole tensor. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 describe('GPT.fromPretrained', () => {
   it('reads the config and uses Hugging Face parameter names, Conv1D weights stored [in, out]', () => {

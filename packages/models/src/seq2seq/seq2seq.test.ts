@@ -12,6 +12,7 @@ import * as k from '@kiln/core';
 import { Vocab } from '@kiln/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Seq2Seq } from '../index.js';
+import { relativeError } from '../testing/parity.js';
 import { beamSearch, greedySearch } from './search.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test-fixtures/seq2seq/', import.meta.url));
@@ -37,17 +38,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => model.dispose());
-
-/** max |a - b| / max |b|: the relative error of a whole tensor. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 const ids = (rows: number[][]) => k.tensor(rows, { dtype: 'int32' });
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import * as k from '@kiln/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Transformer } from '../index.js';
+import { relativeError } from '../testing/parity.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test-fixtures/transformer/', import.meta.url));
 const REFERENCE_SCRIPT = fileURLToPath(
@@ -47,17 +48,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => model.dispose());
-
-/** max |a - b| / max |b|: the relative error of a whole tensor. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return diff / scale;
-}
 
 const ids = (rows: number[][]) => k.tensor(rows, { dtype: 'int32' });
 
