@@ -3,6 +3,11 @@
 // parameters packed into one uniform arena per submission, and a pipeline cache keyed by the
 // generated WGSL's structure (op, dtypes, rank), never by sizes.
 //
+// Pipelines compile asynchronously: a dispatch whose pipeline is not ready yet, and everything
+// recorded after it, waits in an ordered queue that is encoded as compiles finish; reads wait for
+// the queue to reach them. Core's ops stay synchronous and the first step of a model does not block
+// the thread (in a browser, its page) on shader compilation.
+//
 // Memory safety without waiting: a buffer freed while recorded-but-unsubmitted work may still use
 // it goes on a deferred list and returns to the pool only after that work is submitted; queue
 // ordering then guarantees later writes land after the earlier reads.
@@ -19,6 +24,8 @@ export class GpuBuffer implements DeviceBuffer {
   /** The submission batch that last recorded a use of this buffer. */
   batch = -1;
   freed = false;
+  /** Queued (not yet encoded) operations that name this buffer. */
+  pendingUses = 0;
 }
 
 export interface Dispatch {
@@ -69,9 +76,38 @@ interface CachedPipeline {
   layout: GPUBindGroupLayout;
 }
 
+/** A pipeline in the cache: compiling (both null), ready, or failed. */
+interface PipelineEntry {
+  ready: CachedPipeline | null;
+  error: Error | null;
+}
+
+/** Work recorded while an earlier dispatch waits for its pipeline; encoded in order once it compiles. */
+type PendingOp =
+  | { kind: 'dispatch'; dispatch: Dispatch; entry: PipelineEntry }
+  | { kind: 'write'; buffer: GpuBuffer; words: Int32Array | Float32Array | Uint32Array }
+  | {
+      kind: 'copy';
+      src: GpuBuffer;
+      srcOffset: number;
+      dst: GPUBuffer;
+      dstOffset: number;
+      bytes: number;
+      recorded: () => void;
+    }
+  | { kind: 'marker'; recorded: () => void };
+
 export class Runtime {
   readonly pool: BufferPool;
-  private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly pipelines = new Map<string, PipelineEntry>();
+  /**
+   * Pipelines compile asynchronously (createComputePipelineAsync), so a dispatch of a pipeline still
+   * compiling cannot be encoded yet, and neither can anything recorded after it: core's eager ops
+   * return at once, and the queue keeps their order until the next read waits for it.
+   */
+  private readonly pending: PendingOp[] = [];
+  /** A compile failure, reported by the next read or sync (a kernel cannot throw where it is recorded). */
+  private failure: Error | null = null;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batchId = 0;
@@ -80,8 +116,8 @@ export class Runtime {
   private arenaUsed = 0;
   private arenaBuffer: GPUBuffer | null = null;
   private readonly spareArenas: GPUBuffer[] = [];
-  /** Buffers freed while the open batch may use them. */
-  private deferred: GPUBuffer[] = [];
+  /** Buffers freed while the open batch or pending work may use them. */
+  private deferred: GpuBuffer[] = [];
   private readonly storageUsage: number;
   private readonly readUsage: number;
   private readonly uniformUsage: number;
@@ -98,6 +134,11 @@ export class Runtime {
     this.uniformUsage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
   }
 
+  /** Operations recorded but not yet encoded because a pipeline they follow is still compiling. */
+  get pendingOps(): number {
+    return this.pending.length;
+  }
+
   alloc(bytes: number): GpuBuffer {
     return new GpuBuffer(this.pool.acquire(Math.max(bytes, 4), this.storageUsage), bytes);
   }
@@ -105,35 +146,181 @@ export class Runtime {
   free(buffer: GpuBuffer): void {
     if (buffer.freed) return;
     buffer.freed = true;
-    if (buffer.batch === this.batchId) this.deferred.push(buffer.gpu);
+    if (buffer.batch === this.batchId || buffer.pendingUses > 0) this.deferred.push(buffer);
     else this.pool.release(buffer.gpu);
   }
 
-  /** Host -> device. Submits first if the open batch already recorded work on `buffer`. */
+  /** Host -> device, ordered after the work recorded before it. */
   write(buffer: GpuBuffer, words: Int32Array | Float32Array | Uint32Array): void {
-    if (buffer.batch === this.batchId) this.flush();
-    if (words.byteLength)
-      this.device.queue.writeBuffer(buffer.gpu, 0, words.buffer, words.byteOffset, words.byteLength);
-  }
-
-  pipeline(key: string, code: () => string): CachedPipeline {
-    let p = this.pipelines.get(key);
-    if (!p) {
-      const module = this.device.createShaderModule({ code: code(), label: key });
-      const pipeline = this.device.createComputePipeline({
-        layout: 'auto',
-        compute: { module, entryPoint: 'main' },
-        label: key,
-      });
-      p = { pipeline, layout: pipeline.getBindGroupLayout(0) };
-      this.pipelines.set(key, p);
+    if (!words.byteLength) return;
+    if (this.pending.length) {
+      // writeBuffer acts at once; the caller may reuse `words`, so the queued write keeps a copy.
+      buffer.pendingUses++;
+      this.pending.push({ kind: 'write', buffer, words: words.slice() });
+      return;
     }
-    return p;
+    this.writeNow(buffer, words);
   }
 
-  /** Records one compute dispatch. */
+  /** Records one compute dispatch (encoded now, or queued behind a compiling pipeline). */
   dispatch(d: Dispatch): void {
-    const { pipeline, layout } = this.pipeline(d.key, d.code);
+    const entry = this.pipeline(d.key, d.code);
+    for (const b of d.buffers) {
+      if (b.freed) throw new Error(`webgpu: kernel '${d.key}' was given a freed buffer`);
+    }
+    if (!this.pending.length && entry.ready) {
+      this.encodeDispatch(d, entry.ready);
+      return;
+    }
+    for (const b of d.buffers) b.pendingUses++;
+    // The caller's params array may be a view it reuses.
+    this.pending.push({ kind: 'dispatch', dispatch: { ...d, params: Array.from(d.params) }, entry });
+  }
+
+  /** Copies `bytes` from `src` at `byteOffset` to the host, after all work recorded before it. */
+  async readBytes(src: GpuBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
+    const staging = this.pool.acquire(bytes, this.readUsage);
+    // Recorded before the first await, so the read sees exactly the work recorded before the call.
+    await this.recordCopy(src, byteOffset, staging, 0, bytes);
+    this.flush();
+    this.reportFailure(() => this.pool.release(staging));
+    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+    const out = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    this.pool.release(staging);
+    return out;
+  }
+
+  async sync(): Promise<void> {
+    await this.drained();
+    this.flush();
+    this.reportFailure();
+    await this.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Submits the encoded work and returns the deferred buffers it no longer needs to the pool. */
+  flush(): void {
+    this.endPass();
+    if (this.encoder) {
+      if (this.arenaBuffer && this.arenaUsed) {
+        this.device.queue.writeBuffer(this.arenaBuffer, 0, this.arena.buffer, 0, this.arenaUsed);
+      }
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+    if (this.arenaBuffer) this.spareArenas.push(this.arenaBuffer);
+    this.arenaBuffer = null;
+    this.arenaUsed = 0;
+    this.dispatches = 0;
+    this.batchId++;
+    // Everything encoded so far is submitted; buffers that queued work still names stay deferred.
+    const waiting: GpuBuffer[] = [];
+    for (const b of this.deferred) {
+      if (b.pendingUses > 0) waiting.push(b);
+      else this.pool.release(b.gpu);
+    }
+    this.deferred = waiting;
+  }
+
+  destroy(): void {
+    this.pending.length = 0;
+    this.flush();
+    this.pool.drain();
+    for (const b of this.spareArenas) b.destroy();
+    this.spareArenas.length = 0;
+    this.pipelines.clear();
+    this.device.destroy();
+  }
+
+  private pipeline(key: string, code: () => string): PipelineEntry {
+    let entry = this.pipelines.get(key);
+    if (!entry) {
+      const created: PipelineEntry = { ready: null, error: null };
+      entry = created;
+      this.pipelines.set(key, created);
+      const module = this.device.createShaderModule({ code: code(), label: key });
+      this.device
+        .createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key })
+        .then(
+          (pipeline) => {
+            created.ready = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+          },
+          (e: unknown) => {
+            created.error = new Error(
+              `webgpu: compiling kernel '${key}' failed: ${(e as Error).message ?? e}`,
+            );
+          },
+        )
+        .finally(() => this.drain());
+    }
+    return entry;
+  }
+
+  /** Encodes queued work in order, up to the first dispatch whose pipeline is still compiling. */
+  private drain(): void {
+    while (this.pending.length) {
+      const op = this.pending[0];
+      if (op.kind === 'dispatch') {
+        if (!op.entry.ready && !op.entry.error) return;
+        this.pending.shift();
+        for (const b of op.dispatch.buffers) b.pendingUses--;
+        // A failed kernel is skipped: its outputs keep what they held, and the next read says why.
+        if (op.entry.ready) this.encodeDispatch(op.dispatch, op.entry.ready);
+        else this.failure ??= op.entry.error;
+      } else if (op.kind === 'write') {
+        this.pending.shift();
+        op.buffer.pendingUses--;
+        this.writeNow(op.buffer, op.words);
+      } else if (op.kind === 'marker') {
+        this.pending.shift();
+        op.recorded();
+      } else {
+        this.pending.shift();
+        op.src.pendingUses--;
+        this.encodeCopy(op.src, op.srcOffset, op.dst, op.dstOffset, op.bytes);
+        op.recorded();
+      }
+    }
+  }
+
+  /** Resolves once every queued operation is encoded. */
+  private drained(): Promise<void> {
+    if (!this.pending.length) return Promise.resolve();
+    return new Promise((recorded) => this.pending.push({ kind: 'marker', recorded }));
+  }
+
+  private recordCopy(
+    src: GpuBuffer,
+    srcOffset: number,
+    dst: GPUBuffer,
+    dstOffset: number,
+    bytes: number,
+  ): Promise<void> {
+    if (!this.pending.length) {
+      this.encodeCopy(src, srcOffset, dst, dstOffset, bytes);
+      return Promise.resolve();
+    }
+    src.pendingUses++;
+    return new Promise((recorded) => {
+      this.pending.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes, recorded });
+    });
+  }
+
+  private reportFailure(cleanup?: () => void): void {
+    const failure = this.failure;
+    if (!failure) return;
+    this.failure = null;
+    cleanup?.();
+    throw failure;
+  }
+
+  private writeNow(buffer: GpuBuffer, words: Int32Array | Float32Array | Uint32Array): void {
+    // writeBuffer is ordered before everything submitted after it: submit the batch that used it first.
+    if (buffer.batch === this.batchId) this.flush();
+    this.device.queue.writeBuffer(buffer.gpu, 0, words.buffer, words.byteOffset, words.byteLength);
+  }
+
+  private encodeDispatch(d: Dispatch, { pipeline, layout }: CachedPipeline): void {
     const words = Math.max(d.params.length, 1);
     const bytes = Math.ceil((words * 4) / SLOT) * SLOT;
     if (this.arenaUsed + bytes > ARENA_BYTES || this.dispatches >= BATCH) this.flush();
@@ -145,7 +332,6 @@ export class Runtime {
       { binding: 0, resource: { buffer: this.currentArena(), offset, size: bytes } },
     ];
     d.buffers.forEach((b, i) => {
-      if (b.freed) throw new Error(`webgpu: kernel '${d.key}' was given a freed buffer`);
       b.batch = this.batchId;
       entries.push({ binding: i + 1, resource: { buffer: b.gpu } });
     });
@@ -157,8 +343,13 @@ export class Runtime {
     this.dispatches++;
   }
 
-  /** Records a buffer-to-buffer copy (byte offsets and sizes multiples of 4). */
-  copyBuffer(src: GpuBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+  private encodeCopy(
+    src: GpuBuffer,
+    srcOffset: number,
+    dst: GPUBuffer,
+    dstOffset: number,
+    bytes: number,
+  ): void {
     this.endPass();
     src.batch = this.batchId;
     this.commandEncoder().copyBufferToBuffer(src.gpu, srcOffset, dst, dstOffset, bytes);
@@ -187,50 +378,5 @@ export class Runtime {
       this.pass.end();
       this.pass = null;
     }
-  }
-
-  /** Submits the open batch and returns its deferred buffers to the pool. */
-  flush(): void {
-    this.endPass();
-    if (this.encoder) {
-      if (this.arenaBuffer && this.arenaUsed) {
-        this.device.queue.writeBuffer(this.arenaBuffer, 0, this.arena.buffer, 0, this.arenaUsed);
-      }
-      this.device.queue.submit([this.encoder.finish()]);
-      this.encoder = null;
-    }
-    if (this.arenaBuffer) this.spareArenas.push(this.arenaBuffer);
-    this.arenaBuffer = null;
-    this.arenaUsed = 0;
-    this.dispatches = 0;
-    this.batchId++;
-    for (const b of this.deferred) this.pool.release(b);
-    this.deferred = [];
-  }
-
-  /** Copies `bytes` from `src` at `byteOffset` to the host, after all queued work. */
-  async readBytes(src: GpuBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
-    const staging = this.pool.acquire(bytes, this.readUsage);
-    this.copyBuffer(src, byteOffset, staging, 0, bytes);
-    this.flush();
-    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-    const out = staging.getMappedRange(0, bytes).slice(0);
-    staging.unmap();
-    this.pool.release(staging);
-    return out;
-  }
-
-  async sync(): Promise<void> {
-    this.flush();
-    await this.device.queue.onSubmittedWorkDone();
-  }
-
-  destroy(): void {
-    this.flush();
-    this.pool.drain();
-    for (const b of this.spareArenas) b.destroy();
-    this.spareArenas.length = 0;
-    this.pipelines.clear();
-    this.device.destroy();
   }
 }

@@ -1,6 +1,7 @@
 // Browser entry: the same test files as in Node, run by the vitest shim in a page.
 import '../../src/conformance.test.ts';
 import '../../src/parity.test.ts';
+import '../../src/runtime.test.ts';
 import { runAll, type TestResult } from './vitest-shim.js';
 
 declare global {

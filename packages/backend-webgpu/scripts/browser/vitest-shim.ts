@@ -72,6 +72,7 @@ export function expect(actual: unknown, label?: string) {
     toBe: (e: unknown) => check(Object.is(actual, e), `to be ${fmt(e)}`),
     toEqual: (e: unknown) => check(deepEqual(actual, e), `to equal ${fmt(e)}`),
     toBeNull: () => check(actual === null, 'to be null'),
+    toBeGreaterThan: (e: number) => check((actual as number) > e, `to be > ${e}`),
     toBeGreaterThanOrEqual: (e: number) => check((actual as number) >= e, `to be >= ${e}`),
     toBeLessThan: (e: number) => check((actual as number) < e, `to be < ${e}`),
     toMatch: (e: string | RegExp) => check(matches(actual, e), `to match ${e}`),
