@@ -23,7 +23,13 @@ struct P { n: u32 }
 @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x < p.n) { let v = x[id.x]; x[id.x] = ${expr}; }
 }`;
-  rt.dispatch({ key: code, code: () => code, buffers: [buffer], params: [n], workgroups: [Math.ceil(n / 64), 1, 1] });
+  rt.dispatch({
+    key: code,
+    code: () => code,
+    buffers: [buffer],
+    params: [n],
+    workgroups: [Math.ceil(n / 64), 1, 1],
+  });
 }
 
 async function read(buffer: GpuBuffer, n: number): Promise<number[]> {
