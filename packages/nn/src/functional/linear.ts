@@ -1,5 +1,6 @@
 // linear, bilinear and embedding as functions of their weights.
 import * as k from '@kiln/core';
+import { itemSyncFor } from '../utils/sync-read.js';
 
 function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
@@ -51,15 +52,36 @@ export function embedding(input: k.Tensor, weight: k.Tensor, options: EmbeddingO
   return k.where(input.ne(p).unsqueeze(-1), out, out.detach());
 }
 
-/** One-hot encoding (int32, Kiln's default integer dtype) with classes on a new last dim. */
+/**
+ * One-hot encoding (int32, Kiln's default integer dtype) with classes on a new last dim. Without
+ * `numClasses` it is max(input) + 1, as in PyTorch; finding it reads the input back, so on a device
+ * that cannot read synchronously (WebGPU) `numClasses` must be given.
+ */
 export function oneHot(input: k.Tensor, numClasses = -1): k.Tensor {
   if (k.isFloating(input.dtype) || input.dtype === 'bool')
     throw new TypeError(`oneHot: expected integer class values, got ${input.dtype}`);
-  const n = numClasses >= 0 ? numClasses : input.numel() === 0 ? 0 : input.max().itemSync() + 1;
+  const n = numClasses >= 0 ? numClasses : inferredNumClasses(input);
   return k.tidy(() =>
     input
       .unsqueeze(-1)
       .eq(k.arange(n, undefined, 1, { device: input.device }))
       .int(),
   );
+}
+
+function inferredNumClasses(input: k.Tensor): number {
+  if (input.numel() === 0) return 0;
+  const max = input.max();
+  try {
+    return (
+      itemSyncFor(
+        'oneHot',
+        max,
+        'inferring numClasses (max + 1)',
+        'pass numClasses, e.g. F.oneHot(labels, 10)',
+      ) + 1
+    );
+  } finally {
+    max.dispose();
+  }
 }

@@ -198,8 +198,9 @@ function erfinvTensor(x: k.Tensor): k.Tensor {
 
 /**
  * (Semi-)orthogonal matrix from the QR decomposition of a normal sample, signs fixed by diag(R)
- * (Saxe et al. 2013, as torch.nn.init.orthogonal_). Trailing dims are flattened. The QR runs on the
- * host (Householder, float64).
+ * (Saxe et al. 2013, as torch.nn.init.orthogonal_). Trailing dims are flattened. The sample and
+ * the QR are computed on the host (CPU, Householder in float64) and the result is written to `t`'s
+ * device, so no device is read back.
  */
 export function orthogonal_(t: k.Tensor, gain = 1): k.Tensor {
   if (t.ndim < 2)
@@ -210,7 +211,9 @@ export function orthogonal_(t: k.Tensor, gain = 1): k.Tensor {
   const rows = t.shape[0];
   const cols = t.numel() / rows;
   return inPlace(t, () => {
-    const sample = k.randn([rows, cols], { dtype: 'float64', device: t.device });
+    // Sampled on the CPU, where float64 exists and reads are synchronous, so `t`'s device (which
+    // may have neither, as WebGPU) is only written to.
+    const sample = k.randn([rows, cols], { dtype: 'float64', device: 'cpu' });
     const flat = Float64Array.from(sample.dataSync() as Float64Array);
     sample.dispose();
     // QR of the tall orientation: [m, n] with m >= n.

@@ -44,11 +44,12 @@ abstract class BatchNormBase extends Module {
     if (this.trackRunningStats) {
       this.registerBuffer('running_mean', k.zeros([numFeatures], f));
       this.registerBuffer('running_var', k.ones([numFeatures], f));
-      this.registerBuffer('num_batches_tracked', k.zeros([], { dtype: 'int64', device: f.device }));
+      // A host buffer: it is int64, which WebGPU cannot store, and momentum null reads it each step.
+      this.registerHostBuffer('num_batches_tracked', k.zeros([], { dtype: 'int64', device: 'cpu' }));
     } else {
       this.registerBuffer('running_mean', null);
       this.registerBuffer('running_var', null);
-      this.registerBuffer('num_batches_tracked', null);
+      this.registerHostBuffer('num_batches_tracked', null);
     }
   }
 
@@ -93,7 +94,8 @@ abstract class BatchNormBase extends Module {
     if (this.training && this.trackRunningStats) {
       const tracked = this.num_batches_tracked!;
       k.noGrad(() => tracked.add_(1));
-      // momentum null: a cumulative moving average, factor 1 / batches seen.
+      // momentum null: a cumulative moving average, factor 1 / batches seen. The count is a host
+      // buffer, so this read never waits on the device.
       if (this.momentum === null) factor = 1 / tracked.itemSync();
     }
     const useBatchStats = this.training || this.running_mean === null;

@@ -224,6 +224,31 @@ describe('modes, gradients and devices', () => {
     expect(y.dtype).toBe('float64');
     expect(net.to('cpu').bn.weight!.device).toBe('cpu');
   });
+
+  it('leaves host buffers as they are under to() and toAsync(), and saves, loads and copies them like buffers', async () => {
+    class WithHostBuffer extends nn.Module {
+      declare scale: k.Tensor;
+      declare hostScale: k.Tensor;
+      constructor() {
+        super();
+        this.registerBuffer('scale', k.ones([2]));
+        this.registerHostBuffer('hostScale', k.ones([2]));
+      }
+    }
+    const m = new WithHostBuffer();
+    const host = m.hostScale;
+    expect(Object.keys(m.stateDict())).toEqual(['scale', 'hostScale']);
+    m.to('float64');
+    expect(m.scale.dtype).toBe('float64');
+    expect(m.hostScale).toBe(host);
+    await m.toAsync('cpu');
+    expect(m.hostScale).toBe(host);
+    m.loadStateDict({ scale: k.zeros([2]), hostScale: k.tensor([7, 8]) });
+    expect(m.hostScale.toArraySync()).toEqual([7, 8]);
+    const copy = m.deepCopy().to('float64');
+    expect(copy.hostScale).not.toBe(host);
+    expect(copy.hostScale.dtype).toBe('float32');
+  });
 });
 
 describe('containers', () => {

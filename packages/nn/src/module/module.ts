@@ -37,9 +37,16 @@ export type ModuleTarget = k.Device | k.DType | { device?: k.Device; dtype?: k.D
 
 const BUFFERS = Symbol('buffers');
 
+interface BufferInfo {
+  /** Saved in `stateDict()` and loaded by `loadStateDict()`. */
+  persistent: boolean;
+  /** Stays on the host ('cpu') when the module moves to another device. */
+  onHost: boolean;
+}
+
 type Member =
   | { kind: 'parameter'; name: string; value: k.Tensor }
-  | { kind: 'buffer'; name: string; value: k.Tensor; persistent: boolean }
+  | { kind: 'buffer'; name: string; value: k.Tensor; persistent: boolean; onHost: boolean }
   | { kind: 'module'; name: string; value: Module };
 
 /** PyTorch's `_addindent`: indents every line but the first. */
@@ -57,13 +64,13 @@ function formatShape(shape: readonly number[]): string {
 export class Module {
   /** Training mode (dropout active, batch norm updating its running statistics). */
   training = true;
-  /** Names of registered buffers, with their persistence (persistent buffers are in stateDict). */
-  declare private readonly [BUFFERS]: Map<string, boolean>;
+  /** Names of registered buffers, with their persistence and placement. */
+  declare private readonly [BUFFERS]: Map<string, BufferInfo>;
 
   constructor() {
     // A non-enumerable symbol-keyed property rather than a #private field, so deepCopy can copy it.
     Object.defineProperty(this, BUFFERS, {
-      value: new Map<string, boolean>(),
+      value: new Map<string, BufferInfo>(),
       enumerable: false,
       writable: false,
     });
@@ -97,8 +104,10 @@ export class Module {
       if (value instanceof Module) yield { kind: 'module', name, value };
       else if (k.isTensor(value)) {
         if (isParameter(value)) yield { kind: 'parameter', name, value };
-        else if (this[BUFFERS].has(name))
-          yield { kind: 'buffer', name, value, persistent: this[BUFFERS].get(name)! };
+        else {
+          const info = this[BUFFERS].get(name);
+          if (info) yield { kind: 'buffer', name, value, ...info };
+        }
       }
     }
   }
@@ -111,12 +120,28 @@ export class Module {
 
   /**
    * Registers a buffer: state that is not a parameter (batch norm's running statistics). Persistent
-   * buffers are saved in `stateDict()`; all buffers move with `to()`. The tensor survives `tidy`.
+   * buffers are saved in `stateDict()`; buffers move with `to()`. The tensor survives `tidy`.
    */
   registerBuffer(name: string, tensor: k.Tensor | null, persistent = true): void {
-    if (name.includes('.')) throw new Error(`registerBuffer: buffer name can't contain "." (got "${name}")`);
+    this.addBuffer('registerBuffer', name, tensor, { persistent, onHost: false });
+  }
+
+  /**
+   * Registers a persistent buffer that stays on the host ('cpu') whatever device the module moves
+   * to: state the layer reads synchronously, or in a dtype an accelerator may not store (batch
+   * norm's int64 num_batches_tracked, which WebGPU cannot hold). It is saved and loaded like any
+   * buffer, so state dicts keep PyTorch's keys and dtypes.
+   */
+  protected registerHostBuffer(name: string, tensor: k.Tensor | null): void {
+    if (tensor !== null && tensor.device !== 'cpu')
+      throw new Error(`registerHostBuffer: "${name}" must be a 'cpu' tensor (got one on '${tensor.device}')`);
+    this.addBuffer('registerHostBuffer', name, tensor, { persistent: true, onHost: true });
+  }
+
+  private addBuffer(op: string, name: string, tensor: k.Tensor | null, info: BufferInfo): void {
+    if (name.includes('.')) throw new Error(`${op}: buffer name can't contain "." (got "${name}")`);
     if (tensor !== null) k.keep(tensor);
-    this[BUFFERS].set(name, persistent);
+    this[BUFFERS].set(name, info);
     (this as Record<string, unknown>)[name] = tensor;
   }
 
@@ -250,8 +275,9 @@ export class Module {
   /**
    * Moves parameters and buffers to a device and/or converts their floating point dtype. Unlike
    * PyTorch, which moves data in place, the tensors are replaced (the old ones are disposed), so
-   * build optimizers after `to()`, as PyTorch's documentation recommends. Moving off a device
-   * whose reads are asynchronous (WebGPU) needs `toAsync`.
+   * build optimizers after `to()`, as PyTorch's documentation recommends. Host buffers
+   * (`registerHostBuffer`) are left as they are. Moving off a device whose reads are asynchronous
+   * (WebGPU) needs `toAsync`.
    */
   to(target: ModuleTarget): this {
     const wanted = conversionFor(target);
@@ -291,11 +317,11 @@ export class Module {
     return this;
   }
 
-  /** Parameters, their gradients and buffers of this module and its descendants. */
+  /** Parameters, their gradients and buffers (but host buffers) of this module and its descendants. */
   private *movableTensors(): Generator<k.Tensor> {
     for (const mod of this.modules()) {
       for (const m of mod.members()) {
-        if (m.kind === 'module') continue;
+        if (m.kind === 'module' || (m.kind === 'buffer' && m.onHost)) continue;
         yield m.value;
         if (m.kind === 'parameter' && m.value.grad) yield m.value.grad;
       }

@@ -1,6 +1,7 @@
 // Gradient clipping (torch.nn.utils.clip_grad_norm_ / clip_grad_value_). The scaling runs on the
 // device without reading the norm back, so it costs no synchronisation on a GPU backend.
 import * as k from '@kiln/core';
+import { itemSyncFor } from './sync-read.js';
 
 function withGrads(params: Iterable<k.Tensor> | k.Tensor): k.Tensor[] {
   const list = k.isTensor(params) ? [params] : [...params];
@@ -10,7 +11,10 @@ function withGrads(params: Iterable<k.Tensor> | k.Tensor): k.Tensor[] {
 export interface ClipGradNormOptions {
   /** The p of the p-norm (default 2; Infinity for the max-abs norm). */
   normType?: number;
-  /** Throw if the total norm is NaN or infinite (reads the norm back). */
+  /**
+   * Throw if the total norm is NaN or infinite. Reads the norm back synchronously (as PyTorch does),
+   * so devices that cannot (WebGPU) reject it.
+   */
   errorIfNonfinite?: boolean;
 }
 
@@ -34,7 +38,12 @@ export function clipGradNorm_(
       return normType === Number.POSITIVE_INFINITY ? stacked.max() : stacked.norm(normType);
     });
     if (options.errorIfNonfinite) {
-      const v = total.itemSync();
+      const v = itemSyncFor(
+        'clipGradNorm_',
+        total,
+        'errorIfNonfinite',
+        'leave it off and check the returned norm with `await norm.item()` before the optimizer step',
+      );
       if (!Number.isFinite(v)) {
         throw new Error(
           `clipGradNorm_: the total norm of order ${normType} for gradients from \`parameters\` is non-finite, so it cannot be clipped.`,
