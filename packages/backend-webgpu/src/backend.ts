@@ -7,7 +7,7 @@
 import type { Backend, DType, KernelTensor, TypedArray } from '@kiln/core';
 import { coalesceDims, contiguousStrides, numel } from '@kiln/core';
 import { acquireDevice, type DeviceOptions } from './device.js';
-import { attention } from './kernels/attention.js';
+import { attention, attentionBackward } from './kernels/attention.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
 import * as idx from './kernels/indexing.js';
@@ -118,6 +118,8 @@ export function createWebGPUBackendFromDevice(device: GPUDevice, keepAlive?: unk
         loss.crossEntropyBackward(rt, g, x, t, lse, ignoreIndex, e, gx),
       attention: (q, key, v, mask, scale, causal, out, lse) =>
         attention(rt, q, key, v, mask, scale, causal, out, lse),
+      attentionBackward: (g, q, key, v, mask, scale, causal, out, lse, gq, gk, gv) =>
+        attentionBackward(rt, g, q, key, v, mask, scale, causal, out, lse, gq, gk, gv),
       adamStep: (param, grad, m, v, hyper) => adamStep(rt, param, grad, m, v, hyper),
       linear: (x, w, bias, activation, out, pre) =>
         linear(rt, backend.matmulVariant, x, w, bias, activation, out, pre),

@@ -213,17 +213,24 @@ describe('cross entropy and attention (fused kernels)', () => {
         { grad: true },
       ));
   }
-  it('an out-of-range target reads nothing out of bounds: the row is ignored (loss 0, gradient 0)', async () => {
+  it('an out-of-range target raises the CPU error at the next read, reading nothing out of bounds', async () => {
     const host = randomHost([3, 5]);
     const run = async (device: string, target: number[]) => {
       const x = k.tensor(host, { device }).reshape([3, 5]).requiresGrad_();
       const loss = k.crossEntropyRows(x, k.tensor(target, { device, dtype: 'int32' }));
-      const [g] = k.grad(loss.sum(), [x]);
-      return [await valuesOf(loss), await valuesOf(g!)];
+      return valuesOf(loss);
     };
-    const got = await run('webgpu', [1, 5, -7]);
-    const ref = await run('cpu', [1, -100, -100]);
-    for (const [i, r] of ref.entries()) expect(compareValues(got[i], r, TOL), `output ${i}`).toBeNull();
+    let cpuError = '';
+    // One bad target: with several, the GPU reports whichever row it meets first, not always the CPU's.
+    await run('cpu', [1, 5, -100]).catch((e: Error) => {
+      cpuError = e.message;
+    });
+    expect(cpuError).toBe('crossEntropyRows: target 5 is out of bounds for 5 classes');
+    await expect(run('webgpu', [1, 5, -100])).rejects.toThrow(cpuError);
+    // Reported once: the rows that were in range still computed, and later work is unaffected.
+    const got = await run('webgpu', [1, -100, 4]);
+    const ref = await run('cpu', [1, -100, 4]);
+    expect(compareValues(got, ref, TOL)).toBeNull();
   });
 
   const ATT_TOL = { rtol: 1e-4, atol: 1e-3 };
@@ -410,4 +417,37 @@ describe('random stream', () => {
     const b = await valuesOf(k.rand([8], { device: 'cpu' }));
     expect(compareValues(a, b, { rtol: 0, atol: 1e-7 })).toBeNull();
   });
+});
+
+describe('out-of-range indices: the CPU error at the next read', () => {
+  const ints = (values: number[], device: string) => k.tensor(values, { device, dtype: 'int32' });
+  const cases: [string, (device: string) => k.Tensor][] = [
+    ['gather', (d) => k.gather(k.ones([2, 3], { device: d }), 1, ints([0, 3, 1, 2], d).reshape([2, 2]))],
+    [
+      'scatterAdd',
+      (d) => k.scatterAdd(k.zeros([4], { device: d }), 0, ints([1, -1], d), k.ones([2], { device: d })),
+    ],
+    ['indexSelect', (d) => k.indexSelect(k.ones([3, 2], { device: d }), 0, ints([2, 7], d))],
+    [
+      'indexAdd',
+      (d) => k.indexAdd(k.zeros([3, 2], { device: d }), 0, ints([0, 3], d), k.ones([2, 2], { device: d })),
+    ],
+  ];
+  for (const [op, make] of cases) {
+    it(`${op}`, async () => {
+      let cpuError = '';
+      try {
+        await valuesOf(make('cpu'));
+      } catch (e) {
+        cpuError = (e as Error).message;
+      }
+      expect(cpuError).toMatch(
+        new RegExp(`^${op}: index -?\\d+ is out of bounds for dimension with size \\d+$`),
+      );
+      const y = make('webgpu');
+      // Any later read reports it (here one of an unrelated tensor), then the device goes on.
+      await expect(valuesOf(k.ones([2], { device: 'webgpu' }).add(y.sum()))).rejects.toThrow(cpuError);
+      expect([...(await valuesOf(k.ones([2], { device: 'webgpu' })))]).toEqual([1, 1]);
+    });
+  }
 });

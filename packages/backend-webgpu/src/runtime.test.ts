@@ -14,9 +14,9 @@ beforeAll(async () => {
 afterAll(destroyWebGPUBackend);
 
 let unique = 0;
-/** A one-binding f32 kernel `x[i] = <expr of x[i]>`, under a key never used before (so it compiles). */
-function apply(buffer: GpuBuffer, n: number, expr: string): void {
-  const code = `// runtime.test ${unique++}
+/** A one-binding f32 kernel `x[i] = <expr of x[i]>`, by default under a key never used before (so it compiles). */
+function apply(buffer: GpuBuffer, n: number, expr: string, id = unique++): void {
+  const code = `// runtime.test ${id}
 struct P { n: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
@@ -74,11 +74,18 @@ describe('asynchronous pipeline compilation', () => {
   it('reports a kernel that fails to compile at the next read, naming it, and goes on', async () => {
     const b = rt.alloc(8);
     rt.write(b, new Float32Array([1, 2]));
-    apply(b, 2, 'v + undefined_name');
+    const broken = unique++;
+    apply(b, 2, 'v + undefined_name', broken);
     apply(b, 2, 'v + 1.0');
-    await expect(read(b, 2)).rejects.toThrow(/compiling kernel '\/\/ runtime\.test \d+[\s\S]*failed/);
+    await expect(read(b, 2)).rejects.toThrow(
+      /a kernel failed to compile: [\s\S]*undefined_name[\s\S]*runtime\.test \d+/,
+    );
     // The failed dispatch was skipped; the one after it ran; the error was reported once.
     expect(await read(b, 2)).toEqual([2, 3]);
+    // Recording the failed kernel again (its compile long settled) reports it again, without waiting.
+    apply(b, 2, 'v + undefined_name', broken);
+    expect(rt.pendingOps).toBe(0);
+    await expect(read(b, 2)).rejects.toThrow(/a kernel failed to compile/);
     rt.free(b);
   });
 

@@ -12,6 +12,7 @@
 // it goes on a deferred list and returns to the pool only after that work is submitted; queue
 // ordering then guarantees later writes land after the earlier reads.
 import type { DeviceBuffer, KernelTensor } from '@kiln/core';
+import { boundsError, ERROR_WORDS } from './bounds.js';
 import { BufferPool } from './pool.js';
 import type { Params } from './wgsl.js';
 
@@ -108,6 +109,10 @@ export class Runtime {
   private readonly pending: PendingOp[] = [];
   /** A compile failure, reported by the next read or sync (a kernel cannot throw where it is recorded). */
   private failure: Error | null = null;
+  /** Where index-checking kernels report a bad index (src/bounds.ts); zeroed at creation. */
+  private errorBuffer: GpuBuffer | null = null;
+  /** An index-checking kernel was recorded since the error buffer was last read. */
+  private checksArmed = false;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batchId = 0;
@@ -139,6 +144,16 @@ export class Runtime {
     return this.pending.length;
   }
 
+  /** The error buffer, for a kernel that checks its indices (the next read will look at it). */
+  boundsBuffer(): GpuBuffer {
+    this.checksArmed = true;
+    this.errorBuffer ??= new GpuBuffer(
+      this.device.createBuffer({ size: ERROR_WORDS * 4, usage: this.storageUsage }),
+      ERROR_WORDS * 4,
+    );
+    return this.errorBuffer;
+  }
+
   alloc(bytes: number): GpuBuffer {
     return new GpuBuffer(this.pool.acquire(Math.max(bytes, 4), this.storageUsage), bytes);
   }
@@ -168,8 +183,13 @@ export class Runtime {
     for (const b of d.buffers) {
       if (b.freed) throw new Error(`webgpu: kernel '${d.key}' was given a freed buffer`);
     }
+    // The queue is either empty or headed by a dispatch whose pipeline is still compiling.
     if (!this.pending.length && entry.ready) {
       this.encodeDispatch(d, entry.ready);
+      return;
+    }
+    if (!this.pending.length && entry.error) {
+      this.failure ??= entry.error;
       return;
     }
     for (const b of d.buffers) b.pendingUses++;
@@ -177,17 +197,32 @@ export class Runtime {
     this.pending.push({ kind: 'dispatch', dispatch: { ...d, params: Array.from(d.params) }, entry });
   }
 
-  /** Copies `bytes` from `src` at `byteOffset` to the host, after all work recorded before it. */
+  /**
+   * Copies `bytes` (a multiple of 4) from `src` at `byteOffset` to the host, after all work recorded
+   * before it. Raises a compile failure or an out-of-range index reported by that work.
+   */
   async readBytes(src: GpuBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
-    const staging = this.pool.acquire(bytes, this.readUsage);
+    // The error words ride along in the same staging buffer, after the data.
+    const errors = this.checksArmed && this.errorBuffer ? this.errorBuffer : null;
+    this.checksArmed = false;
+    const staged = bytes + (errors ? ERROR_WORDS * 4 : 0);
+    const staging = this.pool.acquire(staged, this.readUsage);
     // Recorded before the first await, so the read sees exactly the work recorded before the call.
-    await this.recordCopy(src, byteOffset, staging, 0, bytes);
+    const copies = [this.recordCopy(src, byteOffset, staging, 0, bytes)];
+    if (errors) copies.push(this.recordCopy(errors, 0, staging, bytes, ERROR_WORDS * 4));
+    await Promise.all(copies);
     this.flush();
     this.reportFailure(() => this.pool.release(staging));
-    await staging.mapAsync(GPUMapMode.READ, 0, bytes);
-    const out = staging.getMappedRange(0, bytes).slice(0);
+    await staging.mapAsync(GPUMapMode.READ, 0, staged);
+    const mapped = staging.getMappedRange(0, staged);
+    const out = mapped.slice(0, bytes);
+    const failure = errors && boundsError(new Int32Array(mapped, bytes, ERROR_WORDS));
     staging.unmap();
     this.pool.release(staging);
+    if (failure && errors) {
+      this.write(errors, new Int32Array(ERROR_WORDS)); // reported once
+      throw failure;
+    }
     return out;
   }
 
@@ -195,6 +230,7 @@ export class Runtime {
     await this.drained();
     this.flush();
     this.reportFailure();
+    if (this.checksArmed && this.errorBuffer) await this.readBytes(this.errorBuffer, 0, ERROR_WORDS * 4);
     await this.device.queue.onSubmittedWorkDone();
   }
 
@@ -226,6 +262,7 @@ export class Runtime {
     this.pending.length = 0;
     this.flush();
     this.pool.drain();
+    this.errorBuffer?.gpu.destroy();
     for (const b of this.spareArenas) b.destroy();
     this.spareArenas.length = 0;
     this.pipelines.clear();
@@ -247,7 +284,7 @@ export class Runtime {
           },
           (e: unknown) => {
             created.error = new Error(
-              `webgpu: compiling kernel '${key}' failed: ${(e as Error).message ?? e}`,
+              `webgpu: a kernel failed to compile: ${(e as Error).message ?? e}\n--- its WGSL ---\n${key}`,
             );
           },
         )

@@ -183,3 +183,415 @@ ${applyMask}            w[j] = x;
     workgroups: grid(b * h * blocks),
   });
 }
+
+/** Keys per workgroup of the dK / dV kernel (one per invocation). */
+const KB = 64;
+/** Queries per staged tile in the dK / dV kernel. */
+const QT = 16;
+
+/**
+ * The attention backward (FusedKernels.attentionBackward), FlashAttention-2's scheme in three
+ * kernels, none of which writes an [L, S] matrix:
+ * 1. per query row, stats = (lse, delta = rowsum(dO * out)), interleaved in one scratch buffer;
+ * 2. dQ: a workgroup of QB queries streams the keys in tiles of KT (like the forward), recomputes
+ *    P = exp(scores - lse) and dS = P * (dO v^T - delta) * scale, and accumulates dS K;
+ * 3. dK and dV: a workgroup of KB keys streams the queries in tiles of QT and accumulates
+ *    dV += P^T dO and dK += dS^T Q.
+ * Every score is recomputed twice (once per side) instead of being kept. Head dims beyond DV take
+ * further passes, as in the forward. A query whose keys are all masked (lse equal to the lowest
+ * float) weighs each of the S keys 1 / S, as the forward does.
+ */
+export function attentionBackward(
+  rt: Runtime,
+  gradOut: KernelTensor,
+  q: KernelTensor,
+  k: KernelTensor,
+  v: KernelTensor,
+  mask: KernelTensor | null,
+  scale: number,
+  causal: boolean,
+  out: KernelTensor,
+  lse: KernelTensor,
+  gradQ: KernelTensor | null,
+  gradK: KernelTensor | null,
+  gradV: KernelTensor | null,
+): void {
+  const [b, h, l, e] = q.shape;
+  const s = k.shape[2];
+  const ev = v.shape[3];
+  const rows = b * h * l;
+  if (rows === 0 || s === 0) return;
+  const stats = rt.alloc(rows * 2 * 4);
+
+  const p = new Params();
+  const [R, EV, go, oo, lo] = p.ints([rows, ev, gradOut.offset, out.offset, lse.offset]);
+  const statsCode = `${p.decl()}${binding(1, 'g', 'f32', false)}${binding(2, 'o', 'f32', false)}${binding(3, 'lse', 'f32', false)}${binding(4, 'st', 'f32', true)}${entry(64)}  if (i >= ${R}) { return; }
+  var delta = 0.0;
+  for (var d = 0; d < ${EV}; d++) { delta += g[${go} + i * ${EV} + d] * o[${oo} + i * ${EV} + d]; }
+  st[2 * i] = lse[${lo} + i];
+  st[2 * i + 1] = delta;
+}
+`;
+  rt.dispatch({
+    key: statsCode,
+    code: () => statsCode,
+    buffers: [gradOut.buffer as GpuBuffer, out.buffer as GpuBuffer, lse.buffer as GpuBuffer, stats],
+    params: p.values,
+    workgroups: grid(Math.ceil(rows / 64)),
+  });
+  if (gradQ) attentionGradQ(rt, gradOut, q, k, v, mask, scale, causal, stats, gradQ);
+  if (gradK || gradV) attentionGradKV(rt, gradOut, q, k, v, mask, scale, causal, stats, gradK, gradV);
+  rt.free(stats);
+}
+
+/** Shapes, offsets and the masking of one (query `qi`, key `jj`) pair, shared by both sides. */
+function backwardSetup(
+  p: Params,
+  q: KernelTensor,
+  k: KernelTensor,
+  v: KernelTensor,
+  mask: KernelTensor | null,
+  causal: boolean,
+) {
+  const [b, h, l, e] = q.shape;
+  const s = k.shape[2];
+  const ev = v.shape[3];
+  const [H, L, S, E, EV, qo, ko, vo] = p.ints([h, l, s, e, ev, q.offset, k.offset, v.offset]);
+  const allowed: string[] = [];
+  let maskRow = '';
+  if (mask) {
+    const [mo, m0, m1, m2, m3] = p.ints([mask.offset, ...mask.strides]);
+    maskRow = `${mo} + bi * ${m0} + hi * ${m1} + qi * ${m2}`;
+    allowed.push(`mk[${maskRow} + jj * ${m3}] != 0`);
+  }
+  if (causal) allowed.push(`jj <= qi + ${S} - ${L}`);
+  return {
+    b,
+    h,
+    l,
+    s,
+    e,
+    ev,
+    H,
+    L,
+    S,
+    E,
+    EV,
+    qo,
+    ko,
+    vo,
+    allowed: allowed.length ? allowed.join(' && ') : 'true',
+  };
+}
+
+function attentionGradQ(
+  rt: Runtime,
+  gradOut: KernelTensor,
+  q: KernelTensor,
+  k: KernelTensor,
+  v: KernelTensor,
+  mask: KernelTensor | null,
+  scale: number,
+  causal: boolean,
+  stats: GpuBuffer,
+  gradQ: KernelTensor,
+): void {
+  const p = new Params();
+  const c = backwardSetup(p, q, k, v, mask, causal);
+  const { H, L, S, E, EV, qo, ko, vo } = c;
+  const blocks = Math.ceil(c.l / QB);
+  const [BH, NB, passes, go, gqo] = p.ints([
+    c.b * c.h,
+    blocks,
+    Math.ceil(c.e / DV),
+    gradOut.offset,
+    gradQ.offset,
+  ]);
+  const sc = p.float(scale);
+  const lowest = p.float(finfo(q.dtype).min);
+  const buffers = [gradOut, q, k, v].map((t) => t.buffer as GpuBuffer);
+  buffers.push(stats, gradQ.buffer as GpuBuffer);
+  let decls =
+    binding(1, 'g', 'f32', false) +
+    binding(2, 'q', 'f32', false) +
+    binding(3, 'k', 'f32', false) +
+    binding(4, 'v', 'f32', false) +
+    binding(5, 'st', 'f32', false) +
+    binding(6, 'gq', 'f32', true);
+  if (mask) {
+    decls += binding(7, 'mk', 'i32', false);
+    buffers.push(mask.buffer as GpuBuffer);
+  }
+  // As in the forward: with causal and no mask, keys past the block's last query's limit weigh 0.
+  const keyEnd = causal && !mask ? `min(${S}, min(i0 + ${QB}, ${L}) + ${S} - ${L})` : S;
+  const code = `${p.decl()}${decls}
+var<workgroup> ks: array<f32, ${KT * EK}>;
+var<workgroup> kd: array<f32, ${KT * DV}>;
+${entry(QB)}  if (wg >= ${BH} * ${NB}) { return; }
+  let bh = wg / ${NB};
+  let i0 = (wg % ${NB}) * ${QB};
+  let qi = i0 + i32(lid);
+  let live = qi < ${L};
+  let hi = bh % ${H};
+  let bi = bh / ${H};
+  let row = bh * ${L} + qi;
+  let qb = ${qo} + row * ${E};
+  let gb = ${go} + row * ${EV};
+  let kb = ${ko} + bh * ${S} * ${E};
+  let vb = ${vo} + bh * ${S} * ${EV};
+  var rowLse = 0.0;
+  var delta = 0.0;
+  if (live) { rowLse = st[2 * row]; delta = st[2 * row + 1]; }
+  let allMasked = rowLse == ${lowest};
+  let kend = ${keyEnd};
+  for (var ps = 0; ps < ${passes}; ps++) {
+    let d0 = ps * ${DV};
+    let dd = min(${DV}, ${E} - d0);
+    var acc = array<f32, ${DV}>();
+    for (var j0 = 0; j0 < kend; j0 += ${KT}) {
+      var w = array<f32, ${KT}>();
+      for (var e0 = 0; e0 < ${E}; e0 += ${EK}) {
+        for (var t = i32(lid); t < ${KT * EK}; t += ${QB}) {
+          let jj = j0 + t / ${EK};
+          let ee = e0 + t % ${EK};
+          var x = 0.0;
+          if (jj < kend && ee < ${E}) { x = k[kb + jj * ${E} + ee]; }
+          ks[t] = x;
+        }
+        workgroupBarrier();
+        if (live) {
+          for (var c = 0; c < min(${EK}, ${E} - e0); c++) {
+            let qv = q[qb + e0 + c];
+            for (var j = 0; j < ${KT}; j++) { w[j] += qv * ks[j * ${EK} + c]; }
+          }
+        }
+        workgroupBarrier();
+      }
+      var dp = array<f32, ${KT}>();
+      for (var e0 = 0; e0 < ${EV}; e0 += ${EK}) {
+        for (var t = i32(lid); t < ${KT * EK}; t += ${QB}) {
+          let jj = j0 + t / ${EK};
+          let ee = e0 + t % ${EK};
+          var x = 0.0;
+          if (jj < kend && ee < ${EV}) { x = v[vb + jj * ${EV} + ee]; }
+          ks[t] = x;
+        }
+        workgroupBarrier();
+        if (live) {
+          for (var c = 0; c < min(${EK}, ${EV} - e0); c++) {
+            let gv = g[gb + e0 + c];
+            for (var j = 0; j < ${KT}; j++) { dp[j] += gv * ks[j * ${EK} + c]; }
+          }
+        }
+        workgroupBarrier();
+      }
+      if (live) {
+        for (var j = 0; j < ${KT}; j++) {
+          let jj = j0 + j;
+          var ds = 0.0;
+          if (jj < kend) {
+            var x = w[j] * ${sc};
+            if (!(${c.allowed})) { x = ${lowest}; }
+            let pj = select(exp(x - rowLse), 1.0 / f32(${S}), allMasked);
+            ds = pj * (dp[j] - delta) * ${sc};
+          }
+          w[j] = ds;
+        }
+      }
+      for (var t = i32(lid); t < ${KT * DV}; t += ${QB}) {
+        let jj = j0 + t / ${DV};
+        let d = t % ${DV};
+        var x = 0.0;
+        if (jj < kend && d < dd) { x = k[kb + jj * ${E} + d0 + d]; }
+        kd[t] = x;
+      }
+      workgroupBarrier();
+      if (live) {
+        for (var d = 0; d < dd; d++) {
+          var a = acc[d];
+          for (var j = 0; j < ${KT}; j++) { a += w[j] * kd[j * ${DV} + d]; }
+          acc[d] = a;
+        }
+      }
+      workgroupBarrier();
+    }
+    if (live) {
+      for (var d = 0; d < dd; d++) { gq[${gqo} + row * ${E} + d0 + d] = ${storeAs(gradQ.dtype, ['acc[d]', 'f32'])}; }
+    }
+  }
+}
+`;
+  rt.dispatch({
+    key: code,
+    code: () => code,
+    buffers,
+    params: p.values,
+    workgroups: grid(c.b * c.h * blocks),
+  });
+}
+
+function attentionGradKV(
+  rt: Runtime,
+  gradOut: KernelTensor,
+  q: KernelTensor,
+  k: KernelTensor,
+  v: KernelTensor,
+  mask: KernelTensor | null,
+  scale: number,
+  causal: boolean,
+  stats: GpuBuffer,
+  gradK: KernelTensor | null,
+  gradV: KernelTensor | null,
+): void {
+  const p = new Params();
+  const c = backwardSetup(p, q, k, v, mask, causal);
+  const { H, L, S, E, EV, qo, ko, vo } = c;
+  const blocks = Math.ceil(c.s / KB);
+  const [BH, NB, passes, go, gko, gvo] = p.ints([
+    c.b * c.h,
+    blocks,
+    Math.max(gradK ? Math.ceil(c.e / DV) : 0, gradV ? Math.ceil(c.ev / DV) : 0),
+    gradOut.offset,
+    gradK?.offset ?? 0,
+    gradV?.offset ?? 0,
+  ]);
+  const sc = p.float(scale);
+  const lowest = p.float(finfo(q.dtype).min);
+  const buffers = [gradOut, q, k, v].map((t) => t.buffer as GpuBuffer);
+  buffers.push(stats);
+  let decls =
+    binding(1, 'g', 'f32', false) +
+    binding(2, 'q', 'f32', false) +
+    binding(3, 'k', 'f32', false) +
+    binding(4, 'v', 'f32', false) +
+    binding(5, 'st', 'f32', false);
+  let next = 6;
+  for (const [name, t] of [
+    ['gk', gradK],
+    ['gv', gradV],
+    ['mk', mask],
+  ] as const) {
+    if (!t) continue;
+    decls += binding(next++, name, name === 'mk' ? 'i32' : 'f32', name !== 'mk');
+    buffers.push(t.buffer as GpuBuffer);
+  }
+  // With causal and no mask, queries before the block's first key's position see none of its keys.
+  const queryStart = causal && !mask ? `max(0, j0w - (${S} - ${L}))` : '0';
+  const accumulate = (
+    acc: string,
+    coef: string,
+    src: string,
+    width: string,
+    count: string,
+  ) => `      for (var t = i32(lid); t < ${QT * DV}; t += ${KB}) {
+        let ii = i0 + t / ${DV};
+        let d = t % ${DV};
+        var x = 0.0;
+        if (ii < ${L} && d < ${count}) { x = ${src}[${src === 'g' ? go : qo} + (bh * ${L} + ii) * ${width} + d0 + d]; }
+        qd[t] = x;
+      }
+      workgroupBarrier();
+      if (live) {
+        for (var d = 0; d < ${count}; d++) {
+          var a = ${acc}[d];
+          for (var i = 0; i < ${QT}; i++) { a += ${coef}[i] * qd[i * ${DV} + d]; }
+          ${acc}[d] = a;
+        }
+      }
+      workgroupBarrier();
+`;
+  const code = `${p.decl()}${decls}
+var<workgroup> qs: array<f32, ${QT * EK}>;
+var<workgroup> sts: array<f32, ${QT * 2}>;
+var<workgroup> qd: array<f32, ${QT * DV}>;
+${entry(KB)}  if (wg >= ${BH} * ${NB}) { return; }
+  let bh = wg / ${NB};
+  let j0w = (wg % ${NB}) * ${KB};
+  let jj = j0w + i32(lid);
+  let live = jj < ${S};
+  let hi = bh % ${H};
+  let bi = bh / ${H};
+  let kb = ${ko} + (bh * ${S} + jj) * ${E};
+  let vb = ${vo} + (bh * ${S} + jj) * ${EV};
+  let qstart = ${queryStart};
+  for (var ps = 0; ps < ${passes}; ps++) {
+    let d0 = ps * ${DV};
+    let dk = clamp(${E} - d0, 0, ${DV});
+    let dv = clamp(${EV} - d0, 0, ${DV});
+    var accK = array<f32, ${DV}>();
+    var accV = array<f32, ${DV}>();
+    for (var i0 = qstart; i0 < ${L}; i0 += ${QT}) {
+      var w = array<f32, ${QT}>();
+      for (var e0 = 0; e0 < ${E}; e0 += ${EK}) {
+        for (var t = i32(lid); t < ${QT * EK}; t += ${KB}) {
+          let ii = i0 + t / ${EK};
+          let ee = e0 + t % ${EK};
+          var x = 0.0;
+          if (ii < ${L} && ee < ${E}) { x = q[${qo} + (bh * ${L} + ii) * ${E} + ee]; }
+          qs[t] = x;
+        }
+        workgroupBarrier();
+        if (live) {
+          for (var c = 0; c < min(${EK}, ${E} - e0); c++) {
+            let kv = k[kb + e0 + c];
+            for (var i = 0; i < ${QT}; i++) { w[i] += kv * qs[i * ${EK} + c]; }
+          }
+        }
+        workgroupBarrier();
+      }
+      var dp = array<f32, ${QT}>();
+      for (var e0 = 0; e0 < ${EV}; e0 += ${EK}) {
+        for (var t = i32(lid); t < ${QT * EK}; t += ${KB}) {
+          let ii = i0 + t / ${EK};
+          let ee = e0 + t % ${EK};
+          var x = 0.0;
+          if (ii < ${L} && ee < ${EV}) { x = g[${go} + (bh * ${L} + ii) * ${EV} + ee]; }
+          qs[t] = x;
+        }
+        workgroupBarrier();
+        if (live) {
+          for (var c = 0; c < min(${EK}, ${EV} - e0); c++) {
+            let vv = v[vb + e0 + c];
+            for (var i = 0; i < ${QT}; i++) { dp[i] += vv * qs[i * ${EK} + c]; }
+          }
+        }
+        workgroupBarrier();
+      }
+      for (var t = i32(lid); t < ${QT * 2}; t += ${KB}) {
+        let ii = i0 + t / 2;
+        var x = 0.0;
+        if (ii < ${L}) { x = st[2 * (bh * ${L} + ii) + t % 2]; }
+        sts[t] = x;
+      }
+      workgroupBarrier();
+      var pw = array<f32, ${QT}>();
+      if (live) {
+        for (var i = 0; i < ${QT}; i++) {
+          let qi = i0 + i;
+          var pj = 0.0;
+          var ds = 0.0;
+          if (qi < ${L}) {
+            var x = w[i] * ${sc};
+            if (!(${c.allowed})) { x = ${lowest}; }
+            let rowLse = sts[2 * i];
+            pj = select(exp(x - rowLse), 1.0 / f32(${S}), rowLse == ${lowest});
+            ds = pj * (dp[i] - sts[2 * i + 1]) * ${sc};
+          }
+          pw[i] = pj;
+          w[i] = ds;
+        }
+      }
+${gradV ? accumulate('accV', 'pw', 'g', EV, 'dv') : ''}${gradK ? accumulate('accK', 'w', 'q', E, 'dk') : ''}    }
+    if (live) {
+${gradK ? `      for (var d = 0; d < dk; d++) { gk[${gko} + (bh * ${S} + jj) * ${E} + d0 + d] = ${storeAs(gradK.dtype, ['accK[d]', 'f32'])}; }\n` : ''}${gradV ? `      for (var d = 0; d < dv; d++) { gv[${gvo} + (bh * ${S} + jj) * ${EV} + d0 + d] = ${storeAs(gradV.dtype, ['accV[d]', 'f32'])}; }\n` : ''}    }
+  }
+}
+`;
+  rt.dispatch({
+    key: code,
+    code: () => code,
+    buffers,
+    params: p.values,
+    workgroups: grid(c.b * c.h * blocks),
+  });
+}

@@ -2,10 +2,11 @@
 // index-add: one invocation per source element, accumulating with atomics (compare-and-swap on the
 // f32 bit pattern; WGSL has no float atomics), so repeated indices add up. sort: a bitonic network
 // over each slice padded to a power of two, comparing (key, original index) pairs, which makes it
-// equal to a stable sort. Out-of-range indices cannot raise on the GPU: gather reads 0 and
-// scatter-add skips them.
+// equal to a stable sort. An out-of-range index is reported through the runtime's error buffer
+// (src/bounds.ts), raised by the next read; the kernel itself writes 0 (gather) or skips it (adds).
 import type { KernelTensor } from '@kiln/core';
 import { numel } from '@kiln/core';
+import { boundsBinding, reportOutOfBounds } from '../bounds.js';
 import { type GpuBuffer, type Runtime, runPerElement } from '../runtime.js';
 import { binding, entry, FLOAT_PRELUDE, Params, stridedOffsets, type Word, wordOf } from '../wgsl.js';
 
@@ -55,13 +56,13 @@ export function gather(
   );
   const { size, stride } = along(x, dim);
   const [S, ST] = p.ints([size, stride]);
-  const code = `${p.decl()}${binding(1, 'x', w, false)}${binding(2, 'index', 'i32', false)}${binding(3, 'out', w, true)}${entry(64)}  if (i >= ${N}) { return; }
+  const code = `${p.decl()}${binding(1, 'x', w, false)}${binding(2, 'index', 'i32', false)}${binding(3, 'out', w, true)}${boundsBinding(4)}${entry(64)}  if (i >= ${N}) { return; }
 ${offsets}  var j = index[io];
-  if (j < 0 || j >= ${S}) { out[oo] = ${w}(0); return; }
+  if (j < 0 || j >= ${S}) { ${reportOutOfBounds('gather', 'j', S)} out[oo] = ${w}(0); return; }
   out[oo] = x[xo + j * ${ST}];
 }
 `;
-  runPerElement(rt, code, [x, index, out], p, n);
+  runPerElement(rt, code, [x, index, out, rt.boundsBuffer()], p, n);
 }
 
 export function scatterAdd(
@@ -85,13 +86,13 @@ export function scatterAdd(
   );
   const { size, stride } = along(dst, dim);
   const [S, ST] = p.ints([size, stride]);
-  const code = `${p.decl()}${binding(1, 'index', 'i32', false)}${binding(2, 'src', w, false)}${atomicBinding(3, w)}${entry(64)}  if (i >= ${N}) { return; }
+  const code = `${p.decl()}${binding(1, 'index', 'i32', false)}${binding(2, 'src', w, false)}${atomicBinding(3, w)}${boundsBinding(4)}${entry(64)}  if (i >= ${N}) { return; }
 ${offsets}  var j = index[io];
-  if (j < 0 || j >= ${S}) { return; }
+  if (j < 0 || j >= ${S}) { ${reportOutOfBounds('scatterAdd', 'j', S)} return; }
   let v = src[so];
 ${atomicAdd(w, `do_ + j * ${ST}`, 'v')}}
 `;
-  runPerElement(rt, code, [index, src, dst], p, n);
+  runPerElement(rt, code, [index, src, dst, rt.boundsBuffer()], p, n);
 }
 
 /** WGSL decoding linear index `idx` into coordinates c0..c{r-1} of `shape`. */
@@ -134,13 +135,13 @@ export function indexSelect(
   const [S, IO, IS] = p.ints([size, index.offset, index.shape.length ? index.strides[0] : 0]);
   const outAt = offsetExpr(p, os, -1, '');
   const xAt = offsetExpr(p, xs, dim, 'j');
-  const code = `${p.decl()}${binding(1, 'x', w, false)}${binding(2, 'index', 'i32', false)}${binding(3, 'out', w, true)}${entry(64)}  if (i >= ${N}) { return; }
+  const code = `${p.decl()}${binding(1, 'x', w, false)}${binding(2, 'index', 'i32', false)}${binding(3, 'out', w, true)}${boundsBinding(4)}${entry(64)}  if (i >= ${N}) { return; }
 ${decode}  var j = index[${IO} + c${dim} * ${IS}];
-  if (j < 0 || j >= ${S}) { out[${outAt}] = ${w}(0); return; }
+  if (j < 0 || j >= ${S}) { ${reportOutOfBounds('indexSelect', 'j', S)} out[${outAt}] = ${w}(0); return; }
   out[${outAt}] = x[${xAt}];
 }
 `;
-  runPerElement(rt, code, [x, index, out], p, n);
+  runPerElement(rt, code, [x, index, out, rt.boundsBuffer()], p, n);
 }
 
 export function indexAdd(
@@ -163,13 +164,13 @@ export function indexAdd(
   const [S, IO, IS] = p.ints([size, index.offset, index.shape.length ? index.strides[0] : 0]);
   const srcAt = offsetExpr(p, ss, -1, '');
   const dstAt = offsetExpr(p, ds, dim, 'j');
-  const code = `${p.decl()}${binding(1, 'index', 'i32', false)}${binding(2, 'src', w, false)}${atomicBinding(3, w)}${entry(64)}  if (i >= ${N}) { return; }
+  const code = `${p.decl()}${binding(1, 'index', 'i32', false)}${binding(2, 'src', w, false)}${atomicBinding(3, w)}${boundsBinding(4)}${entry(64)}  if (i >= ${N}) { return; }
 ${decode}  var j = index[${IO} + c${dim} * ${IS}];
-  if (j < 0 || j >= ${S}) { return; }
+  if (j < 0 || j >= ${S}) { ${reportOutOfBounds('indexAdd', 'j', S)} return; }
   let v = src[${srcAt}];
 ${atomicAdd(w, dstAt, 'v')}}
 `;
-  runPerElement(rt, code, [index, src, dst], p, n);
+  runPerElement(rt, code, [index, src, dst, rt.boundsBuffer()], p, n);
 }
 
 /**

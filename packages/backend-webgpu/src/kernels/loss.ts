@@ -2,11 +2,12 @@
 // workgroup per row (a max tree, then one tree carrying sum(exp(x - max)) and sum(x)); the
 // backward is one elementwise kernel over [N, C] that reads each row's saved log-sum-exp.
 //
-// Out-of-range targets: the CPU raises `target T is out of bounds`, which a kernel cannot
-// (CORE-CHANGES item 8). Here a target outside [0, C) is treated as ignored: loss 0 and gradient 0,
-// so nothing is read out of bounds and the forward and backward agree.
+// Out-of-range targets: a kernel cannot raise the CPU's `target T is out of bounds`, so the forward
+// reports it through the runtime's error buffer (src/bounds.ts) and the next read raises it. The
+// row itself is treated as ignored (loss 0, gradient 0), so nothing is read out of bounds.
 import type { KernelTensor } from '@kiln/core';
 import { numel } from '@kiln/core';
+import { boundsBinding, reportOutOfBounds } from '../bounds.js';
 import { type GpuBuffer, grid, type Runtime } from '../runtime.js';
 import { binding, entry, FLOAT_PRELUDE, Params } from '../wgsl.js';
 import { storeAs } from './elementwise.js';
@@ -53,7 +54,7 @@ export function crossEntropy(
   const [n, c] = logits.shape;
   if (n === 0 || c === 0) return;
   const p = new Params();
-  const [R, C, xo, to, ts, lo, so, ig] = p.ints([
+  const [R, C, xo, to, ts, lo, so, ig, rawIgnore] = p.ints([
     n,
     c,
     logits.offset,
@@ -62,10 +63,11 @@ export function crossEntropy(
     loss.offset,
     lse.offset,
     ignoredClass(ignoreIndex, c),
+    ignoreIndex,
   ]);
   let rowLoss = `l - x[xr + t] * ${p.float(1 - labelSmoothing)}`;
   if (labelSmoothing > 0) rowLoss = `(${rowLoss}) - s.y * ${p.float(labelSmoothing / c)}`;
-  const code = `${p.decl()}${binding(1, 'x', 'f32', false)}${binding(2, 'tgt', 'i32', false)}${binding(3, 'loss', 'f32', true)}${binding(4, 'lse', 'f32', true)}${FLOAT_PRELUDE}
+  const code = `${p.decl()}${binding(1, 'x', 'f32', false)}${binding(2, 'tgt', 'i32', false)}${binding(3, 'loss', 'f32', true)}${binding(4, 'lse', 'f32', true)}${boundsBinding(5)}${FLOAT_PRELUDE}
 var<workgroup> sh: array<vec2<f32>, ${ROW_WG}>;
 ${entry(ROW_WG)}  if (wg >= ${R}) { return; }
   let xr = ${xo} + wg * ${C};
@@ -80,6 +82,7 @@ ${vec2Tree('s', 'acc', (a, b) => `${a} + ${b}`)}  if (lid == 0u) {
     let t = tgt[${to} + wg * ${ts}];
     var r = 0.0;
     if (t >= 0 && t < ${C} && t != ${ig}) { r = ${rowLoss}; }
+    else if (t != ${rawIgnore}) { ${reportOutOfBounds('crossEntropyRows', 't', C)} }
     loss[${lo} + wg] = ${storeAs(loss.dtype, ['r', 'f32'])};
   }
 }
@@ -87,7 +90,7 @@ ${vec2Tree('s', 'acc', (a, b) => `${a} + ${b}`)}  if (lid == 0u) {
   rt.dispatch({
     key: code,
     code: () => code,
-    buffers: [logits, target, loss, lse].map((t) => t.buffer as GpuBuffer),
+    buffers: [...[logits, target, loss, lse].map((t) => t.buffer as GpuBuffer), rt.boundsBuffer()],
     params: p.values,
     workgroups: grid(n),
   });

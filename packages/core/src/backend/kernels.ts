@@ -253,6 +253,29 @@ export interface FusedKernels {
     lse: KernelTensor,
   ): void;
   /**
+   * The backward of `attention` (FlashAttention-2's): from gradOut [B, H, L, Ev] and the forward's
+   * q, k, v, mask, scale, causal, out and lse (all contiguous), writes gradQ [B, H, L, E], gradK
+   * [B, H, S, E] and gradV [B, H, S, Ev] (each null when not needed), recomputing the weights
+   * P = exp(scores - lse) tile by tile instead of reading a saved [L, S] matrix:
+   * dV = P^T dO, dS = P * (dO V^T - rowsum(dO * out)), dQ = dS K * scale, dK = dS^T Q * scale.
+   * A query whose keys are all masked has lse equal to the dtype's most negative value and weighs
+   * every key 1 / S, as in the forward.
+   */
+  attentionBackward(
+    gradOut: KernelTensor,
+    q: KernelTensor,
+    k: KernelTensor,
+    v: KernelTensor,
+    mask: KernelTensor | null,
+    scale: number,
+    causal: boolean,
+    out: KernelTensor,
+    lse: KernelTensor,
+    gradQ: KernelTensor | null,
+    gradK: KernelTensor | null,
+    gradV: KernelTensor | null,
+  ): void;
+  /**
    * One Adam / AdamW update of `param` in place (all four tensors contiguous, same shape and float
    * dtype), with torch.optim's formulas: for AdamW (`decoupled`) param *= 1 - lr * weightDecay,
    * for Adam grad += weightDecay * param; then m = beta1 m + (1 - beta1) grad, v = beta2 v +

@@ -1,7 +1,9 @@
 // Scaled dot-product attention as one op. Forward: a backend's fused kernel when it has one (no
 // [L, S] score matrix written to memory on GPUs; one pass per query row), otherwise the same math
-// from primitives. The backward rule is core's, from primitives, recomputing the weights from q and
-// k rather than keeping them (as FlashAttention does): P = softmax(S), dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
+// from primitives. Backward: the backend's fused kernel when it has one (it recomputes the weights
+// from the forward's log-sum-exp tile by tile), otherwise core's rule from primitives, which also
+// recomputes the weights from q and k rather than keeping them (as FlashAttention does):
+//   P = softmax(S), dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dO * O)),
 //   dQ = dS K * scale, dK = dS^T Q * scale.
 // Masked scores take the dtype's most negative finite value (Hugging Face's convention, not
 // -inf), so a query with no allowed key averages the values instead of producing NaN.
@@ -93,24 +95,27 @@ export function scaledDotProductAttention(
   const vc = contiguous(v);
   const backend = backendOf(q);
   const lowest = finfo(q.dtype).min;
+  const maskKernel = () => (mask ? broadcastKernel(mask, [b, h, l, s]) : null);
   let out: Tensor;
+  // The forward's log-sum-exp, kept for a fused backward when the backend has one.
+  let lse: Tensor | null = null;
   if (backend.fused.attention && b * h * l > 0 && s > 0) {
     out = emptyTensor([b, h, l, ev], q.dtype, q.device);
-    // The kernel also writes each row's log-sum-exp, for a fused backward (not a slot yet); core's
-    // backward recomputes the weights from q and k.
-    const lse = emptyTensor([b, h, l], q.dtype, q.device);
-    const maskKernel = mask ? broadcastKernel(mask, [b, h, l, s]) : null;
+    lse = emptyTensor([b, h, l], q.dtype, q.device);
     backend.fused.attention(
       qc.kernel,
       kc.kernel,
       vc.kernel,
-      maskKernel,
+      maskKernel(),
       scale,
       causal,
       out.kernel,
       lse.kernel,
     );
-    lse.dispose();
+    if (!backend.fused.attentionBackward || !isGradEnabled() || ![q, k, v].some((t) => t.requiresGrad)) {
+      lse.dispose();
+      lse = null;
+    }
   } else {
     out = noGrad(() => {
       const allowed = allowedKeys(mask, causal, l, s, q.device);
@@ -125,12 +130,32 @@ export function scaledDotProductAttention(
     'ScaledDotProductAttentionBackward',
     out,
     [q, k, v],
-    (gOut, [qs, ks, vs], os, needs) => {
+    (gOut, [qs, ks, vs, lses], os, needs) => {
+      // Under create_graph the gradients must be differentiable: core's composite below.
+      const graph = isGradEnabled();
+      const fusedBackward = backendOf(qs).fused.attentionBackward;
+      if (lses && fusedBackward && !graph) {
+        const grads = [qs, ks, vs].map((t, i) => (needs[i] ? emptyTensor(t.shape, t.dtype, t.device) : null));
+        const g = contiguous(gOut);
+        fusedBackward(
+          g.kernel,
+          qs.kernel,
+          ks.kernel,
+          vs.kernel,
+          maskKernel(),
+          scale,
+          causal,
+          (os as Tensor).kernel,
+          lses.kernel,
+          grads[0]?.kernel ?? null,
+          grads[1]?.kernel ?? null,
+          grads[2]?.kernel ?? null,
+        );
+        return grads;
+      }
       const allowed = allowedKeys(mask, causal, l, s, qs.device);
       let scores = mul(matmul(qs, transpose(ks, 2, 3)), scale);
       if (allowed) scores = where(allowed, scores, lowest);
-      // Under create_graph the weights and the output are rebuilt differentiably from q, k, v.
-      const graph = isGradEnabled();
       // The weights again from the scores (see the forward for why softmax and not exp(s - lse)).
       const p = softmax(scores, 3);
       const o = graph ? matmul(p, vs) : (os as Tensor);
@@ -143,6 +168,6 @@ export function scaledDotProductAttention(
         needs[2] ? matmul(transpose(p, 2, 3), gOut) : null,
       ];
     },
-    { save: [qc, kc, vc], saveOutput: true },
+    { save: lse ? [qc, kc, vc, lse] : [qc, kc, vc], saveOutput: true },
   );
 }
