@@ -11,6 +11,7 @@
         "native/src/addon.cc",
         "native/src/conv.cc",
         "native/src/elementwise.cc",
+        "native/src/fusion.cc",
         "native/src/loss.cc",
         "native/src/normalization.cc",
         "native/src/optim.cc",

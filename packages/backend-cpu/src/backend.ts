@@ -111,9 +111,17 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
         recycler !== null && dtype === 'float32' ? recycler.take(numel) : allocArray(dtype, numel),
       ),
     free: (buffer) => {
-      // Typed arrays are garbage collected; the pool keeps large float32 ones for reuse.
-      const data = arrayOf(buffer);
-      if (recycler !== null && data instanceof Float32Array) recycler.give(data);
+      // Work deferred into this buffer is never needed now (nothing else can read it: fused programs
+      // only read materialised buffers); work that reads it must be done before its memory is reused.
+      const b = buffer as CpuBuffer;
+      b.pending?.drop();
+      // Typed arrays are garbage collected; the pool keeps large float32 ones for reuse, once no
+      // deferred work reads them any more.
+      const recycle = () => {
+        if (recycler !== null && b.data instanceof Float32Array) recycler.give(b.data);
+      };
+      if (b.readers) b.onUnread = recycle;
+      else recycle();
     },
     write: (buffer, dtype, data) => toStorage(dtype, data, arrayOf(buffer)),
     adopt(dtype: DType, data: TypedArray): DeviceBuffer {

@@ -11,6 +11,7 @@
 
 #include "conv.h"
 #include "elementwise.h"
+#include "fusion.h"
 #include "loss.h"
 #include "normalization.h"
 #include "optim.h"
@@ -164,6 +165,74 @@ Napi::Value UnaryF32(const Napi::CallbackInfo& info) {
     const auto L = readLayout<2>(info[3], lengths, names);
     kiln::unaryF32(op, x, out, L);
   });
+}
+
+// evalProgramF32(program: Int32Array of [kind, op, a, b] x count, inputs: Float32Array[],
+//                offsets: Float64Array, scalar: Uint8Array, n, out: Float32Array | null) -> sum
+Napi::Value EvalProgramF32(const Napi::CallbackInfo& info) {
+  double sum = 0.0;
+  Napi::Value status = guarded(info, [&] {
+    if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      fail("program must be an Int32Array");
+    auto code = info[0].As<Napi::Int32Array>();
+    const int64_t words = static_cast<int64_t>(code.ElementLength());
+    if (words % 4 != 0 || words == 0 || words / 4 > kiln::kMaxProgram)
+      fail("program must hold 1 to " + std::to_string(kiln::kMaxProgram) + " instructions of 4 words");
+    const int count = static_cast<int>(words / 4);
+    if (!info[1].IsArray()) fail("inputs must be an array");
+    auto list = info[1].As<Napi::Array>();
+    const uint32_t ninputs = list.Length();
+    if (ninputs > static_cast<uint32_t>(kiln::kMaxProgram)) fail("too many program inputs");
+    int64_t offsetsLength, scalarLength;
+    const double* offsets = nullptr;
+    if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      fail("offsets must be a Float64Array");
+    offsets = info[2].As<Napi::Float64Array>().Data();
+    offsetsLength = static_cast<int64_t>(info[2].As<Napi::Float64Array>().ElementLength());
+    const uint8_t* scalarFlags = byteArray(info[3], "scalar", scalarLength);
+    if (offsetsLength < ninputs || scalarLength < ninputs) fail("offsets and scalar need one entry per input");
+    const int64_t n = integer(info[4], "n");
+    if (n < 0) fail("n must not be negative");
+    const float* inputs[kiln::kMaxProgram];
+    bool scalar[kiln::kMaxProgram];
+    for (uint32_t i = 0; i < ninputs; i++) {
+      int64_t length;
+      const float* data = floatArray(list.Get(i), "program input", length);
+      const int64_t offset = integer(offsets[i], "input offset");
+      scalar[i] = scalarFlags[i] != 0;
+      const int64_t need = scalar[i] ? 1 : n;
+      if (offset < 0 || (need > 0 && offset + need > length))
+        fail("program input " + std::to_string(i) + " at offset " + std::to_string(offset) +
+             " lies outside its array of " + std::to_string(length) + " elements");
+      inputs[i] = data + offset;
+    }
+    kiln::Instr program[kiln::kMaxProgram];
+    for (int i = 0; i < count; i++) {
+      const int32_t* w = code.Data() + 4 * i;
+      const int32_t kind = w[0];
+      if (kind == 0) {
+        if (w[1] < 0 || static_cast<uint32_t>(w[1]) >= ninputs) fail("load of a missing input");
+      } else if (kind == 1 || kind == 2) {
+        if (w[1] < 0 || w[1] >= (kind == 1 ? kiln::kUnaryOpCount : kiln::kBinaryOpCount))
+          fail("unknown op code " + std::to_string(w[1]));
+        if (w[2] < 0 || w[2] >= i || (kind == 2 && (w[3] < 0 || w[3] >= i)))
+          fail("an instruction may only read earlier registers");
+      } else {
+        fail("unknown instruction kind " + std::to_string(kind));
+      }
+      program[i] = {static_cast<kiln::InstrKind>(kind), w[1], w[2], w[3]};
+    }
+    if (program[count - 1].kind == kiln::InstrKind::kLoad) fail("a program must end with an op, not a load");
+    float* out = nullptr;
+    if (!info[5].IsNull() && !info[5].IsUndefined()) {
+      int64_t length;
+      out = floatArray(info[5], "out", length);
+      if (length < n) fail("out holds fewer than n elements");
+    }
+    sum = kiln::evalProgramF32(program, count, inputs, scalar, out, n);
+  });
+  if (info.Env().IsExceptionPending()) return status;
+  return Napi::Number::New(info.Env(), sum);
 }
 
 // copyF32(src, dst, layout)
@@ -551,6 +620,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", info);
   exports.Set("matmulF32", Napi::Function::New(env, MatmulF32, "matmulF32"));
   exports.Set("unaryF32", Napi::Function::New(env, UnaryF32, "unaryF32"));
+  exports.Set("evalProgramF32", Napi::Function::New(env, EvalProgramF32, "evalProgramF32"));
   exports.Set("binaryF32", Napi::Function::New(env, BinaryF32, "binaryF32"));
   exports.Set("copyF32", Napi::Function::New(env, CopyF32, "copyF32"));
   exports.Set("compareF32", Napi::Function::New(env, CompareF32, "compareF32"));

@@ -102,7 +102,11 @@ KILN_AVX2_FN inline void store8(float* p, int64_t stride, int64_t m, __m256 v) {
 
 template <class Op>
 KILN_AVX2_FN void unaryRowAvx2(const float* x, int64_t sx, float* o, int64_t so, int64_t n) {
-  for (int64_t e = 0; e < n; e += 8) {
+  int64_t e = 0;
+  // Contiguous rows (the common case) without the per-vector stride and tail tests.
+  if (sx == 1 && so == 1)
+    for (; e + 8 <= n; e += 8) _mm256_storeu_ps(o + e, Op::apply(_mm256_loadu_ps(x + e)));
+  for (; e < n; e += 8) {
     const int64_t m = std::min<int64_t>(8, n - e);
     store8(o + e * so, so, m, Op::apply(load8(x + e * sx, sx, m)));
   }
@@ -111,7 +115,19 @@ KILN_AVX2_FN void unaryRowAvx2(const float* x, int64_t sx, float* o, int64_t so,
 template <class Op>
 KILN_AVX2_FN void binaryRowAvx2(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t so,
                                 int64_t n) {
-  for (int64_t e = 0; e < n; e += 8) {
+  int64_t e = 0;
+  // Contiguous rows, and a contiguous row with a broadcast scalar, without per-vector tests.
+  if (so == 1 && sa == 1 && sb == 1) {
+    for (; e + 8 <= n; e += 8)
+      _mm256_storeu_ps(o + e, Op::apply(_mm256_loadu_ps(a + e), _mm256_loadu_ps(b + e)));
+  } else if (so == 1 && sa == 1 && sb == 0) {
+    const __m256 bv = _mm256_set1_ps(*b);
+    for (; e + 8 <= n; e += 8) _mm256_storeu_ps(o + e, Op::apply(_mm256_loadu_ps(a + e), bv));
+  } else if (so == 1 && sa == 0 && sb == 1) {
+    const __m256 av = _mm256_set1_ps(*a);
+    for (; e + 8 <= n; e += 8) _mm256_storeu_ps(o + e, Op::apply(av, _mm256_loadu_ps(b + e)));
+  }
+  for (; e < n; e += 8) {
     const int64_t m = std::min<int64_t>(8, n - e);
     store8(o + e * so, so, m, Op::apply(load8(a + e * sa, sa, m), load8(b + e * sb, sb, m)));
   }
@@ -146,6 +162,42 @@ struct SiluV {
 struct GeluTanhV {
   KILN_AVX2_FN static __m256 apply(__m256 x) { return vmath::geluTanh(x); }
 };
+// The exactly rounded ops below give the same bits as the scalar loops (IEEE single-precision
+// arithmetic, comparisons and blends); gcc does not vectorise the scalar forms well (relu's NaN
+// test, the NaN-propagating max/min), and these run at memory speed instead of ~1 element a cycle.
+// relu as Math.max(x, 0): NaN stays NaN, -0 becomes +0.
+// max_ps(0, x) returns its second operand, x, when x is NaN and when both are zeros; adding +0
+// then turns -0 into +0 and leaves every other value as it is.
+struct ReluV {
+  KILN_AVX2_FN static __m256 apply(__m256 x) {
+    const __m256 zero = _mm256_setzero_ps();
+    return _mm256_add_ps(_mm256_max_ps(zero, x), zero);
+  }
+};
+struct AddV {
+  KILN_AVX2_FN static __m256 apply(__m256 a, __m256 b) { return _mm256_add_ps(a, b); }
+};
+struct SubV {
+  KILN_AVX2_FN static __m256 apply(__m256 a, __m256 b) { return _mm256_sub_ps(a, b); }
+};
+struct MulV {
+  KILN_AVX2_FN static __m256 apply(__m256 a, __m256 b) { return _mm256_mul_ps(a, b); }
+};
+struct DivV {
+  KILN_AVX2_FN static __m256 apply(__m256 a, __m256 b) { return _mm256_div_ps(a, b); }
+};
+// x > y ? x : y (max_ps returns its second operand unless the first is greater), and x + y where
+// either is NaN, as the scalar loop.
+struct MaximumV {
+  KILN_AVX2_FN static __m256 apply(__m256 a, __m256 b) {
+    return _mm256_blendv_ps(_mm256_max_ps(a, b), _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+  }
+};
+struct MinimumV {
+  KILN_AVX2_FN static __m256 apply(__m256 a, __m256 b) {
+    return _mm256_blendv_ps(_mm256_min_ps(a, b), _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+  }
+};
 struct GeluTanhBackwardV {
   KILN_AVX2_FN static __m256 apply(__m256 g, __m256 x) { return vmath::geluTanhBackward(g, x); }
 };
@@ -165,6 +217,7 @@ void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
       case 11: return unaryAvx2<SigmoidV>(x, out, L);
       case 14: return unaryAvx2<GeluTanhV>(x, out, L);
       case 15: return unaryAvx2<SiluV>(x, out, L);
+      case 12: return unaryAvx2<ReluV>(x, out, L);
       default: break;
     }
   }
@@ -210,7 +263,18 @@ void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
 
 void binaryF32(int op, const float* a, const float* b, float* out, const Layout<3>& L) {
 #ifdef KILN_X86
-  if (vmath::kHasAvx2Fma && op == 8) return binaryAvx2<GeluTanhBackwardV>(a, b, out, L);
+  if (vmath::kHasAvx2Fma) {
+    switch (op) {
+      case 0: return binaryAvx2<AddV>(a, b, out, L);
+      case 1: return binaryAvx2<SubV>(a, b, out, L);
+      case 2: return binaryAvx2<MulV>(a, b, out, L);
+      case 3: return binaryAvx2<DivV>(a, b, out, L);
+      case 4: return binaryAvx2<MaximumV>(a, b, out, L);
+      case 5: return binaryAvx2<MinimumV>(a, b, out, L);
+      case 8: return binaryAvx2<GeluTanhBackwardV>(a, b, out, L);
+      default: break;
+    }
+  }
 #endif
   switch (op) {
     case 0: return binaryLoop(a, b, out, L, [](float x, float y) { return x + y; });

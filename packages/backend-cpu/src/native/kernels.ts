@@ -17,6 +17,7 @@ import { arrayOf } from '../buffer.js';
 import { checkTargets } from '../kernels/loss.js';
 import { adamConstants } from '../kernels/optim.js';
 import type { Operand } from '../kernels/strided.js';
+import { createFusion } from './fusion.js';
 import type { NativeAddon } from './load.js';
 
 /** The TypeScript kernels the native ones stand in front of. */
@@ -62,17 +63,25 @@ export const NATIVE_THRESHOLDS = {
   crossEntropy: 1024,
   /** parameter elements */
   adamStep: 2048,
+  /**
+   * output elements of a unary / binary op recorded into a fused program (fusion.ts) instead of
+   * run at once: below this the program's bookkeeping costs more than the memory trips it saves.
+   */
+  fusion: 1 << 15,
 };
 
 // KILN_CPU_NATIVE_THRESHOLD=0 sends every eligible call to the addon, however small: the
 // conformance run on the native path uses it, since the op database's samples are tiny.
-const forced = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
-  .KILN_CPU_NATIVE_THRESHOLD;
+const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+const forced = env?.KILN_CPU_NATIVE_THRESHOLD;
 if (forced !== undefined && forced !== '' && Number.isFinite(Number(forced))) {
   for (const key of Object.keys(NATIVE_THRESHOLDS) as (keyof typeof NATIVE_THRESHOLDS)[]) {
     NATIVE_THRESHOLDS[key] = Number(forced);
   }
 }
+
+// KILN_CPU_FUSION=0 runs every elementwise op at once (to compare, or to rule fusion out).
+if (env?.KILN_CPU_FUSION === '0') NATIVE_THRESHOLDS.fusion = Number.POSITIVE_INFINITY;
 
 const MAX_RANK = 8;
 // One layout buffer reused by every call (the addon reads it during the call only).
@@ -118,6 +127,7 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
   const binaryCodes = codes(addon.info.binaryOps);
   const reduceCodes = codes(addon.info.reduceOps);
   const compareCodes = codes(addon.info.compareOps);
+  const fusion = createFusion(addon, () => NATIVE_THRESHOLDS.fusion);
   const convMeta = new Float64Array(34);
   const fusedMeta = new Float64Array(12);
 
@@ -190,6 +200,7 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
 
     unary(op: UnaryOp, x, out) {
       const code = unaryCodes.get(op);
+      if (code !== undefined && fusion.deferUnary(code, x, out)) return;
       const useNative =
         code !== undefined &&
         isF32(x) &&
@@ -201,8 +212,9 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
     },
 
     binary(op: BinaryOp, a, b, out) {
-      const large = isF32(a) && isF32(b) && numel(out.shape) >= NATIVE_THRESHOLDS.elementwise;
       const code = binaryCodes.get(op);
+      if (code !== undefined && fusion.deferBinary(code, a, b, out)) return;
+      const large = isF32(a) && isF32(b) && numel(out.shape) >= NATIVE_THRESHOLDS.elementwise;
       if (large && code !== undefined && isF32(out) && writeLayout(out.shape, [a, b, out])) {
         return addon.binaryF32(code, f32(a), f32(b), f32(out), layout);
       }
@@ -226,6 +238,14 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
     },
 
     reduce(op: ReduceOp, x, dims, out) {
+      if (op === 'sum' && isF32(out) && dims.length === x.shape.length) {
+        // A full sum of a pending fused program runs the program without writing its buffer.
+        const total = fusion.sumPending(x);
+        if (total !== null) {
+          (f32(out) as Float32Array)[out.offset] = total;
+          return;
+        }
+      }
       const code = reduceCodes.get(op);
       if (code === undefined || !isF32(x) || !isF32(out) || numel(x.shape) < NATIVE_THRESHOLDS.reduce) {
         return ts.reduce(op, x, dims, out);

@@ -35,6 +35,15 @@ export interface NativeAddon {
     n: number,
   ): void;
   unaryF32(op: number, x: Float32Array, out: Float32Array, layout: Float64Array): void;
+  /** Runs a fused elementwise program (native/fusion.ts); with `out` null returns the sum instead. */
+  evalProgramF32(
+    program: Int32Array,
+    inputs: readonly Float32Array[],
+    offsets: Float64Array,
+    scalar: Uint8Array,
+    n: number,
+    out: Float32Array | null,
+  ): number;
   copyF32(src: Float32Array, dst: Float32Array, layout: Float64Array): void;
   binaryF32(op: number, a: Float32Array, b: Float32Array, out: Float32Array, layout: Float64Array): void;
   compareF32(op: number, a: Float32Array, b: Float32Array, out: Uint8Array, layout: Float64Array): void;
