@@ -18,7 +18,7 @@ struct OutputView {
   int64_t colStride;
 };
 
-/** The micro-kernel in use: "avx512", "avx2+fma" or "portable". */
+/** The micro-kernel in use: "avx512 8x32", "avx2+fma 6x16" or "portable 4x8". */
 const char* sgemmKernelName();
 
 /**
