@@ -12,14 +12,14 @@
 // materialised buffers, registered as read by it until it runs or is dropped (a leaf freed meanwhile
 // goes back to the pool only then); scalar operands are copied as constants. Each op in a program
 // calls the same native routine the eager kernel does, so results are bit for bit the same.
-import type { BinaryOp, KernelTensor, UnaryOp } from '@kiln/core';
-import { type CpuBuffer, type Deferred, arrayOf } from '../buffer.js';
+import type { KernelTensor } from '@kiln/core';
+import { arrayOf, type CpuBuffer, type Deferred } from '../buffer.js';
 import type { NativeAddon } from './load.js';
 
 /** The addon's limit on instructions per program. */
 const MAX_PROGRAM = 16;
 
-const enum Kind {
+enum Kind {
   Load = 0,
   Unary = 1,
   Binary = 2,
@@ -37,7 +37,11 @@ class Program implements Deferred {
     readonly leaves: Leaf[],
     readonly n: number,
   ) {
-    for (const leaf of leaves) if ('buffer' in leaf) (leaf.buffer.readers ??= new Set()).add(this);
+    for (const leaf of leaves) {
+      if (!('buffer' in leaf)) continue;
+      leaf.buffer.readers ??= new Set();
+      leaf.buffer.readers.add(this);
+    }
   }
 
   /** Runs the program into `out` (null: returns the sum of its values instead). */

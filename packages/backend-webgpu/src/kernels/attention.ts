@@ -216,7 +216,7 @@ export function attentionBackward(
   gradK: KernelTensor | null,
   gradV: KernelTensor | null,
 ): void {
-  const [b, h, l, e] = q.shape;
+  const [b, h, l] = q.shape;
   const s = k.shape[2];
   const ev = v.shape[3];
   const rows = b * h * l;
