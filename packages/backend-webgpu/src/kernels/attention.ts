@@ -19,6 +19,43 @@ const EK = 16;
 const DV = 64;
 
 /**
+ * WGSL: `var acc = array<f32, rows>()` and, for each row r of a tile, acc[r] += the dot product of
+ * `own(e)` (this invocation's row) with row r of the source over `width` dims. The tile's rows are
+ * staged EK dims at a time through workgroup array `tile` by the workgroup's `threads`
+ * invocations; rows failing `rowValid` read as 0. Expects `lid` and `live` in scope.
+ */
+function tileDots(o: {
+  acc: string;
+  tile: string;
+  rows: number;
+  threads: number;
+  width: string;
+  rowValid: (r: string) => string;
+  srcAt: (r: string, e: string) => string;
+  own: (e: string) => string;
+}): string {
+  return `      var ${o.acc} = array<f32, ${o.rows}>();
+      for (var e0 = 0; e0 < ${o.width}; e0 += ${EK}) {
+        for (var t = i32(lid); t < ${o.rows * EK}; t += ${o.threads}) {
+          let r_ = t / ${EK};
+          let e_ = e0 + t % ${EK};
+          var x_ = 0.0;
+          if (${o.rowValid('r_')} && e_ < ${o.width}) { x_ = ${o.srcAt('r_', 'e_')}; }
+          ${o.tile}[t] = x_;
+        }
+        workgroupBarrier();
+        if (live) {
+          for (var c = 0; c < min(${EK}, ${o.width} - e0); c++) {
+            let own_ = ${o.own('e0 + c')};
+            for (var r = 0; r < ${o.rows}; r++) { ${o.acc}[r] += own_ * ${o.tile}[r * ${EK} + c]; }
+          }
+        }
+        workgroupBarrier();
+      }
+`;
+}
+
+/**
  * out = softmax(q k^T * scale, masked) v and lse = m + log(l) per query row
  * (FusedKernels.attention). Per tile of KT keys: the scores are summed over E in steps of EK dims
  * (the KT x EK key slice staged in workgroup memory), the tile's weights folded into m and l, and
@@ -83,6 +120,17 @@ export function attention(
   if (causal) allowed.push(`jj <= qi + ${S} - ${L}`);
   const keyEnd = causal && !mask ? `min(${S}, min(i0 + ${QB}, ${L}) + ${S} - ${L})` : S;
   const applyMask = allowed.length ? `            if (!(${allowed.join(' && ')})) { x = ${lowest}; }\n` : '';
+  // q . k for each key of the tile, over E.
+  const scores = tileDots({
+    acc: 'w',
+    tile: 'ks',
+    rows: KT,
+    threads: QB,
+    width: E,
+    rowValid: (r) => `j0 + ${r} < kend`,
+    srcAt: (r, e) => `k[kb + (j0 + ${r}) * ${E} + ${e}]`,
+    own: (e) => `q[qb + ${e}]`,
+  });
   const code = `${p.decl()}${decls}${FLOAT_PRELUDE}
 var<workgroup> ks: array<f32, ${KT * EK}>;
 var<workgroup> vs: array<f32, ${KT * DV}>;
@@ -106,25 +154,7 @@ ${rowSetup}  let kend = ${keyEnd};
     // Explicit initialisers: SwiftShader does not re-zero a loop-scoped var declared without one.
     var acc = array<f32, ${DV}>();
     for (var j0 = 0; j0 < kend; j0 += ${KT}) {
-      var w = array<f32, ${KT}>();
-      for (var e0 = 0; e0 < ${E}; e0 += ${EK}) {
-        for (var t = i32(lid); t < ${KT * EK}; t += ${QB}) {
-          let jj = j0 + t / ${EK};
-          let ee = e0 + t % ${EK};
-          var kv = 0.0;
-          if (jj < kend && ee < ${E}) { kv = k[kb + jj * ${E} + ee]; }
-          ks[t] = kv;
-        }
-        workgroupBarrier();
-        if (live) {
-          for (var c = 0; c < min(${EK}, ${E} - e0); c++) {
-            let qv = q[qb + e0 + c];
-            for (var j = 0; j < ${KT}; j++) { w[j] += qv * ks[j * ${EK} + c]; }
-          }
-        }
-        workgroupBarrier();
-      }
-      // Scores -> weights exp(score - m_new); keys past kend weigh 0.
+${scores}      // Scores -> weights exp(score - m_new); keys past kend weigh 0.
       var alpha = 1.0;
       if (live) {
         var mn = m;
@@ -324,6 +354,23 @@ function attentionGradQ(
   }
   // As in the forward: with causal and no mask, keys past the block's last query's limit weigh 0.
   const keyEnd = causal && !mask ? `min(${S}, min(i0 + ${QB}, ${L}) + ${S} - ${L})` : S;
+  // Dot products of this query (`own`) with each key row of the tile starting at j0.
+  const keyTile = (
+    acc: string,
+    width: string,
+    srcAt: (r: string, e: string) => string,
+    own: (e: string) => string,
+  ) =>
+    tileDots({
+      acc,
+      tile: 'ks',
+      rows: KT,
+      threads: QB,
+      width,
+      rowValid: (r) => `j0 + ${r} < kend`,
+      srcAt,
+      own,
+    });
   const code = `${p.decl()}${decls}
 var<workgroup> ks: array<f32, ${KT * EK}>;
 var<workgroup> kd: array<f32, ${KT * DV}>;
@@ -349,43 +396,17 @@ ${entry(QB)}  if (wg >= ${BH} * ${NB}) { return; }
     let dd = min(${DV}, ${E} - d0);
     var acc = array<f32, ${DV}>();
     for (var j0 = 0; j0 < kend; j0 += ${KT}) {
-      var w = array<f32, ${KT}>();
-      for (var e0 = 0; e0 < ${E}; e0 += ${EK}) {
-        for (var t = i32(lid); t < ${KT * EK}; t += ${QB}) {
-          let jj = j0 + t / ${EK};
-          let ee = e0 + t % ${EK};
-          var x = 0.0;
-          if (jj < kend && ee < ${E}) { x = k[kb + jj * ${E} + ee]; }
-          ks[t] = x;
-        }
-        workgroupBarrier();
-        if (live) {
-          for (var c = 0; c < min(${EK}, ${E} - e0); c++) {
-            let qv = q[qb + e0 + c];
-            for (var j = 0; j < ${KT}; j++) { w[j] += qv * ks[j * ${EK} + c]; }
-          }
-        }
-        workgroupBarrier();
-      }
-      var dp = array<f32, ${KT}>();
-      for (var e0 = 0; e0 < ${EV}; e0 += ${EK}) {
-        for (var t = i32(lid); t < ${KT * EK}; t += ${QB}) {
-          let jj = j0 + t / ${EK};
-          let ee = e0 + t % ${EK};
-          var x = 0.0;
-          if (jj < kend && ee < ${EV}) { x = v[vb + jj * ${EV} + ee]; }
-          ks[t] = x;
-        }
-        workgroupBarrier();
-        if (live) {
-          for (var c = 0; c < min(${EK}, ${EV} - e0); c++) {
-            let gv = g[gb + e0 + c];
-            for (var j = 0; j < ${KT}; j++) { dp[j] += gv * ks[j * ${EK} + c]; }
-          }
-        }
-        workgroupBarrier();
-      }
-      if (live) {
+${keyTile(
+  'w',
+  E,
+  (r, e) => `k[kb + (j0 + ${r}) * ${E} + ${e}]`,
+  (e) => `q[qb + ${e}]`,
+)}${keyTile(
+  'dp',
+  EV,
+  (r, e) => `v[vb + (j0 + ${r}) * ${EV} + ${e}]`,
+  (e) => `g[gb + ${e}]`,
+)}      if (live) {
         for (var j = 0; j < ${KT}; j++) {
           let jj = j0 + j;
           var ds = 0.0;
@@ -500,6 +521,23 @@ function attentionGradKV(
       }
       workgroupBarrier();
 `;
+  // Dot products of this key (`own`) with each query row of the tile starting at i0.
+  const queryTile = (
+    acc: string,
+    width: string,
+    srcAt: (r: string, e: string) => string,
+    own: (e: string) => string,
+  ) =>
+    tileDots({
+      acc,
+      tile: 'qs',
+      rows: QT,
+      threads: KB,
+      width,
+      rowValid: (r) => `i0 + ${r} < ${L}`,
+      srcAt,
+      own,
+    });
   const code = `${p.decl()}${decls}
 var<workgroup> qs: array<f32, ${QT * EK}>;
 var<workgroup> sts: array<f32, ${QT * 2}>;
@@ -521,43 +559,17 @@ ${entry(KB)}  if (wg >= ${BH} * ${NB}) { return; }
     var accK = array<f32, ${DV}>();
     var accV = array<f32, ${DV}>();
     for (var i0 = qstart; i0 < ${L}; i0 += ${QT}) {
-      var w = array<f32, ${QT}>();
-      for (var e0 = 0; e0 < ${E}; e0 += ${EK}) {
-        for (var t = i32(lid); t < ${QT * EK}; t += ${KB}) {
-          let ii = i0 + t / ${EK};
-          let ee = e0 + t % ${EK};
-          var x = 0.0;
-          if (ii < ${L} && ee < ${E}) { x = q[${qo} + (bh * ${L} + ii) * ${E} + ee]; }
-          qs[t] = x;
-        }
-        workgroupBarrier();
-        if (live) {
-          for (var c = 0; c < min(${EK}, ${E} - e0); c++) {
-            let kv = k[kb + e0 + c];
-            for (var i = 0; i < ${QT}; i++) { w[i] += kv * qs[i * ${EK} + c]; }
-          }
-        }
-        workgroupBarrier();
-      }
-      var dp = array<f32, ${QT}>();
-      for (var e0 = 0; e0 < ${EV}; e0 += ${EK}) {
-        for (var t = i32(lid); t < ${QT * EK}; t += ${KB}) {
-          let ii = i0 + t / ${EK};
-          let ee = e0 + t % ${EK};
-          var x = 0.0;
-          if (ii < ${L} && ee < ${EV}) { x = g[${go} + (bh * ${L} + ii) * ${EV} + ee]; }
-          qs[t] = x;
-        }
-        workgroupBarrier();
-        if (live) {
-          for (var c = 0; c < min(${EK}, ${EV} - e0); c++) {
-            let vv = v[vb + e0 + c];
-            for (var i = 0; i < ${QT}; i++) { dp[i] += vv * qs[i * ${EK} + c]; }
-          }
-        }
-        workgroupBarrier();
-      }
-      for (var t = i32(lid); t < ${QT * 2}; t += ${KB}) {
+${queryTile(
+  'w',
+  E,
+  (r, e) => `q[${qo} + (bh * ${L} + i0 + ${r}) * ${E} + ${e}]`,
+  (e) => `k[kb + ${e}]`,
+)}${queryTile(
+  'dp',
+  EV,
+  (r, e) => `g[${go} + (bh * ${L} + i0 + ${r}) * ${EV} + ${e}]`,
+  (e) => `v[vb + ${e}]`,
+)}      for (var t = i32(lid); t < ${QT * 2}; t += ${KB}) {
         let ii = i0 + t / 2;
         var x = 0.0;
         if (ii < ${L}) { x = st[2 * (bh * ${L} + ii) + t % 2]; }
