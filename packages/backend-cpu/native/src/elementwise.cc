@@ -298,6 +298,52 @@ void binaryF32(int op, const float* a, const float* b, float* out, const Layout<
   }
 }
 
+void unaryRunF32(int op, const float* x, int64_t sx, float* out, int64_t n) {
+#ifdef KILN_X86
+  if (vmath::kHasAvx2Fma) {
+    switch (op) {
+      case 2: return unaryRowAvx2<ExpV>(x, sx, out, 1, n);
+      case 10: return unaryRowAvx2<TanhV>(x, sx, out, 1, n);
+      case 11: return unaryRowAvx2<SigmoidV>(x, sx, out, 1, n);
+      case 14: return unaryRowAvx2<GeluTanhV>(x, sx, out, 1, n);
+      case 15: return unaryRowAvx2<SiluV>(x, sx, out, 1, n);
+      case 12: return unaryRowAvx2<ReluV>(x, sx, out, 1, n);
+      default: break;
+    }
+  }
+#endif
+  Layout<2> L;
+  L.rank = 1;
+  L.shape[0] = n;
+  L.strides[0][0] = sx;
+  L.strides[1][0] = 1;
+  unaryF32(op, x, out, L);
+}
+
+void binaryRunF32(int op, const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n) {
+#ifdef KILN_X86
+  if (vmath::kHasAvx2Fma) {
+    switch (op) {
+      case 0: return binaryRowAvx2<AddV>(a, sa, b, sb, out, 1, n);
+      case 1: return binaryRowAvx2<SubV>(a, sa, b, sb, out, 1, n);
+      case 2: return binaryRowAvx2<MulV>(a, sa, b, sb, out, 1, n);
+      case 3: return binaryRowAvx2<DivV>(a, sa, b, sb, out, 1, n);
+      case 4: return binaryRowAvx2<MaximumV>(a, sa, b, sb, out, 1, n);
+      case 5: return binaryRowAvx2<MinimumV>(a, sa, b, sb, out, 1, n);
+      case 8: return binaryRowAvx2<GeluTanhBackwardV>(a, sa, b, sb, out, 1, n);
+      default: break;
+    }
+  }
+#endif
+  Layout<3> L;
+  L.rank = 1;
+  L.shape[0] = n;
+  L.strides[0][0] = sa;
+  L.strides[1][0] = sb;
+  L.strides[2][0] = 1;
+  binaryF32(op, a, b, out, L);
+}
+
 void compareF32(int op, const float* a, const float* b, uint8_t* out, const Layout<3>& L) {
   switch (op) {
     case 0: return binaryLoop(a, b, out, L, [](float x, float y) -> uint8_t { return x == y; });

@@ -17,6 +17,13 @@ extern const int kCompareOpCount;
 
 void unaryF32(int op, const float* x, float* out, const Layout<2>& layout);
 void binaryF32(int op, const float* a, const float* b, float* out, const Layout<3>& layout);
+/**
+ * The same ops over one contiguous run of n outputs, for the fusion evaluator (native/src/fusion.cc),
+ * which calls them many times a program on cache-sized blocks: no layout to walk, no thread pool.
+ * An operand stride is 1 (a run) or 0 (one value broadcast). Same arithmetic as unaryF32/binaryF32.
+ */
+void unaryRunF32(int op, const float* x, int64_t sx, float* out, int64_t n);
+void binaryRunF32(int op, const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n);
 /** Comparisons of float32 operands into a bool (0/1 byte) output; NaN compares unequal to all. */
 void compareF32(int op, const float* a, const float* b, uint8_t* out, const Layout<3>& layout);
 /** Strided float32 copy (operands: src, dst); a 2-d transpose goes through cache-sized tiles. */
