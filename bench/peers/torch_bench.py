@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """PyTorch peer for the Kiln benchmark harness (bench/src/peers/torch.mjs runs it).
 
-Speaks JSON lines on stdin/stdout, so the Node harness can time each case on Kiln and then here,
-back to back, under the same machine load:
-  in  (first line)  {"policy": {warmups, minReps, maxReps, targetSeconds, maxCaseSeconds}, "threads": 2}
+Speaks JSON lines on stdin/stdout, one reply per request, so the Node harness can alternate blocks
+of repetitions of a case between Kiln and here (src/harness.mjs, measureInterleaved):
+  in  (first line)  {"threads": 2}
   out (first line)  {"torch": version, "python": version, "threads": n, "blas": {"name", "path"}}
-  in  (each case)   {"workload": "W1", "label": "N=256", "params": {"n": 256}, "policy": {...}}
-                    ("policy", optional: the case's own, e.g. fewer repetitions for W6; default the first line's)
-  out (each case)   {"workload", "label", "medianMs", "minMs", "warmups", "reps", "samplesMs",
-                     "timeBoxed"} or {"workload", "label", "error"}
+  in   {"cmd": "setup", "workload": "W1", "label": "N=256", "params": {"n": 256}}   out {} or {"error"}
+  in   {"cmd": "warmup", "policy": {warmups, warmupSeconds, minReps, maxCaseSeconds, ...}}
+       out {"warmups", "lastMs", "elapsedMs", "timeBoxed"} or {"error"}
+  in   {"cmd": "time", "reps": n}   out {"samplesMs": [...]} or {"error"}
+  in   {"cmd": "dispose"}           out {}
 "blas" is the BLAS shared object this process actually mapped: the proof of what the matmul
-figures measure. The timing policy is bench/src/harness.mjs's, re-implemented line for line so
-that both columns of a table come from the same method.
+figures measure. The warm-up loop is src/harness.mjs's warmUp, line for line; everything else
+about the timing policy is decided on the Node side.
 
 Each workload is a module in torch_workloads/ with `setup(params) -> (step, dispose)`; `step()`
 returns a small tensor whose .item() ends the repetition, like `await t.data()` does in Node.
@@ -19,7 +20,6 @@ returns a small tensor whose .item() ends the repetition, like `await t.data()` 
 import importlib
 import json
 import os
-import statistics
 import sys
 import time
 
@@ -39,51 +39,25 @@ WORKLOADS = {
 }
 
 
-def measure(run_once, policy):
-    case_start = time.perf_counter()
+def warm_up(time_once, policy):
+    start = time.perf_counter()
     budget = policy["maxCaseSeconds"]
-
-    def time_once():
-        t0 = time.perf_counter()
-        run_once()
-        return time.perf_counter() - t0
-
-    time_boxed = False
     last = 0.0
     warmups = 0
-    while warmups < policy["warmups"]:
+    warm = 0.0
+    time_boxed = False
+    while warmups < policy["warmups"] or warm < policy["warmupSeconds"]:
         last = time_once()
+        warm += last
         warmups += 1
-        if warmups < policy["warmups"] and last * (1 + policy["minReps"]) > budget - (time.perf_counter() - case_start):
-            time_boxed = True
+        # A short count of warm-ups makes the case time-boxed, a short warm-up time does not.
+        if last * (1 + policy["minReps"]) > budget - (time.perf_counter() - start):
+            time_boxed = warmups < policy["warmups"]
             break
-
-    left = budget - (time.perf_counter() - case_start)
-    want = policy["minReps"]
-    if last * policy["minReps"] > left:
-        want = max(1, int(left // max(last, 1e-9)))
-        time_boxed = True
-
-    samples = []
-    timed = 0.0
-    while len(samples) < policy["maxReps"]:
-        s = time_once()
-        samples.append(s)
-        timed += s
-        if len(samples) < want:
-            continue
-        if time_boxed or timed >= policy["targetSeconds"]:
-            break
-        if time.perf_counter() - case_start + s > budget:
-            break
-
-    ms = [s * 1e3 for s in samples]
     return {
-        "medianMs": statistics.median(ms),
-        "minMs": min(ms),
         "warmups": warmups,
-        "reps": len(ms),
-        "samplesMs": ms,
+        "lastMs": last * 1e3,
+        "elapsedMs": (time.perf_counter() - start) * 1e3,
         "timeBoxed": time_boxed,
     }
 
@@ -104,22 +78,41 @@ def send(obj):
     sys.stdout.flush()
 
 
-def run_case(case, policy):
-    entry = {"workload": case["workload"], "label": case["label"]}
-    module = WORKLOADS.get(case["workload"])
-    if module is None:
-        entry["error"] = f"{case['workload']} is not implemented in peers/torch_workloads"
-        return entry
-    try:
+class Case:
+    """The case being timed: its step, run under autograd only for training workloads."""
+
+    def __init__(self, request):
+        module = WORKLOADS.get(request["workload"])
+        if module is None:
+            raise KeyError(f"{request['workload']} is not implemented in peers/torch_workloads")
         workload = importlib.import_module(module)
-        step, dispose = workload.setup(case["params"])
+        self.step, self.dispose = workload.setup(request["params"])
         # Training workloads (TRAINING = True) need autograd; the others run in inference mode.
-        with torch.enable_grad() if getattr(workload, "TRAINING", False) else torch.inference_mode():
-            entry.update(measure(lambda: step().item(), case.get("policy") or policy))
-        dispose()
-    except Exception as e:  # reported in the table; the next case still runs
-        entry["error"] = f"{type(e).__name__}: {e}"
-    return entry
+        self.mode = torch.enable_grad if getattr(workload, "TRAINING", False) else torch.inference_mode
+
+    def time_once(self):
+        with self.mode():
+            t0 = time.perf_counter()
+            self.step().item()
+            return time.perf_counter() - t0
+
+
+def handle(request, case):
+    """The reply to one request, and the case open after it."""
+    cmd = request.get("cmd")
+    if cmd == "setup":
+        return {}, Case(request)
+    if cmd == "dispose":
+        if case is not None:
+            case.dispose()
+        return {}, None
+    if case is None:
+        raise RuntimeError(f"'{cmd}' before a case was set up")
+    if cmd == "warmup":
+        return warm_up(case.time_once, request["policy"]), case
+    if cmd == "time":
+        return {"samplesMs": [case.time_once() * 1e3 for _ in range(request["reps"])]}, case
+    raise ValueError(f"unknown request {cmd!r}")
 
 
 def main():
@@ -131,9 +124,15 @@ def main():
         "threads": torch.get_num_threads(),
         "blas": loaded_blas(),
     })
+    case = None
     for line in sys.stdin:
-        if line.strip():
-            send(run_case(json.loads(line), config["policy"]))
+        if not line.strip():
+            continue
+        try:
+            reply, case = handle(json.loads(line), case)
+        except Exception as e:  # reported in the table; the next case still runs
+            reply = {"error": f"{type(e).__name__}: {e}"}
+        send(reply)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 // Command line: `node src/cli.mjs [W1 W2 ...] [--n 256,512] [--markdown] ...`.
 import { DEFAULT_POLICY } from './harness.mjs';
-import { positiveNumber } from './options.mjs';
+import { nonNegativeNumber, positiveNumber } from './options.mjs';
 
 /** Flags that take no value. */
 const SWITCHES = {
@@ -18,6 +18,7 @@ const SWITCHES = {
  */
 const POLICY_FLAGS = {
   warmups: ['warmups', (s) => Math.round(positiveNumber(s))],
+  'warmup-s': ['warmupSeconds', nonNegativeNumber],
   'min-reps': ['minReps', (s) => Math.round(positiveNumber(s))],
   'max-reps': ['maxReps', (s) => Math.round(positiveNumber(s))],
   'target-s': ['targetSeconds', positiveNumber],

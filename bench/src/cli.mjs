@@ -60,7 +60,7 @@ function printHeader(env, policy) {
 /** @param {import('./harness.mjs').Policy} policy */
 function describePolicy(policy) {
   return (
-    `${policy.warmups} warm-ups, >= ${policy.minReps} timed reps (more until ${policy.targetSeconds} s timed, ` +
+    `${policy.warmups} warm-ups (more until ${policy.warmupSeconds} s of them), >= ${policy.minReps} timed reps (more until ${policy.targetSeconds} s timed, ` +
     `at most ${policy.maxReps}), ${policy.maxCaseSeconds} s box per case`
   );
 }
@@ -91,10 +91,9 @@ function describeLimits(l) {
 
 /**
  * @param {boolean} wanted
- * @param {import('./harness.mjs').Policy} policy
  * @returns {Promise<{ session: TorchSession | null, record: object }>}
  */
-async function torchOfThisRun(wanted, policy) {
+async function torchOfThisRun(wanted) {
   const found = wanted
     ? findTorch(os.availableParallelism())
     : { peer: null, skipped: 'not requested (--no-peers)' };
@@ -102,7 +101,7 @@ async function torchOfThisRun(wanted, policy) {
     console.log(`PyTorch: SKIPPED - ${found.skipped}`);
     return { session: null, record: { skipped: found.skipped } };
   }
-  const session = new TorchSession(found.peer, policy);
+  const session = new TorchSession(found.peer);
   try {
     const info = await session.start();
     const blas =
@@ -132,7 +131,7 @@ async function main() {
   printHeader(env, policy);
   const wantLimits = !args.switches.has('no-limits');
   const limitsAtStart = probeLimits(wantLimits, 'at the start');
-  const torch = await torchOfThisRun(!args.switches.has('no-peers'), policy);
+  const torch = await torchOfThisRun(!args.switches.has('no-peers'));
   const variants = kilnVariants().filter((v) => args.kilnPaths.includes(v.id));
   for (const v of variants) {
     console.log(`Kiln ${v.label}: ${v.description}${v.unavailable ? ` - SKIPPED: ${v.unavailable}` : ''}`);

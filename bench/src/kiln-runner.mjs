@@ -1,19 +1,24 @@
-// Times one case of a Kiln workload: setup, the harness's protocol over `step`, then dispose, with
-// the live-tensor count checked so that a leak shows up in the report instead of in the timings.
+// Times one case of a Kiln workload: setup, the harness's protocol over `step` (interleaved with a
+// peer's repetitions of the same case, when given), then dispose, with the live-tensor count
+// checked so that a leak shows up in the report instead of in the timings.
 import * as k from '@kiln/core';
-import { measure } from './harness.mjs';
+import { localSide, measureInterleaved } from './harness.mjs';
 
 /**
  * @typedef {import('./harness.mjs').Measurement & { leakedTensors: number }} KilnMeasurement
+ * @typedef {import('./harness.mjs').Side} Side
  */
 
 /**
+ * Times one case on Kiln (the 'cpu' device as registered now) and, in alternating blocks, on the
+ * `peers` given (e.g. PyTorch's side of the same case): their measurements follow Kiln's.
  * @param {import('./workload').KilnWorkload} workload
  * @param {import('./workload').Case} c
  * @param {import('./harness.mjs').Policy} policy
- * @returns {Promise<KilnMeasurement>}
+ * @param {Side[]} [peers]
+ * @returns {Promise<[KilnMeasurement, ...(import('./harness.mjs').Measurement | { error: string })[]]>}
  */
-export async function measureKiln(workload, c, policy) {
+export async function measureKiln(workload, c, policy, peers = []) {
   const before = k.memory().tensors;
   const prepared = await workload.setup(c.params);
   const afterSetup = k.memory().tensors;
@@ -26,8 +31,9 @@ export async function measureKiln(workload, c, policy) {
     k.dispose(list);
   };
   try {
-    const m = await measure(runOnce, policy);
-    return { ...m, leakedTensors: k.memory().tensors - afterSetup };
+    const [m, ...others] = await measureInterleaved([localSide(runOnce), ...peers], policy);
+    if ('error' in m) throw new Error(String(m.error));
+    return [{ ...m, leakedTensors: k.memory().tensors - afterSetup }, ...others];
   } finally {
     prepared.dispose();
     const left = k.memory().tensors - before;

@@ -22,3 +22,13 @@ export function positiveNumber(text) {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`expected a positive number, got '${text}'`);
   return v;
 }
+
+/**
+ * A number >= 0, e.g. a warm-up time that may be switched off.
+ * @param {string} text
+ */
+export function nonNegativeNumber(text) {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0) throw new Error(`expected a number >= 0, got '${text}'`);
+  return v;
+}

@@ -1,5 +1,6 @@
-// One Kiln workload: each case is timed on every selected Kiln path, then at once on PyTorch (the
-// same load on this shared machine); afterwards the figures are tabulated against the limits.
+// One Kiln workload: each case is timed on every selected Kiln path, PyTorch's repetitions
+// alternating with the first path's (the same load on this shared machine); afterwards the figures
+// are tabulated against the limits.
 import { measureKiln } from './kiln-runner.mjs';
 import { ok, sig3 } from './report.mjs';
 
@@ -36,29 +37,36 @@ export async function timeWorkload(w, options, policy, variants, torch) {
   const timings = [];
   for (const c of w.cases(options)) {
     const kiln = [];
+    /** @type {Timing | null} */
+    let peer = null;
     for (const variant of variants) {
       variant.use();
+      // PyTorch's repetitions alternate with those of the first Kiln path (native where it
+      // runs); a failure to set up its side leaves Kiln timed alone, with the error in its cells.
+      /** @type {(import('./harness.mjs').Side & { dispose: () => Promise<void> }) | null} */
+      let torchSide = null;
+      if (withTorch && peer === null) {
+        try {
+          torchSide = await torch.open({ workload: w.id, label: c.label, params: c.params });
+        } catch (e) {
+          peer = { error: e instanceof Error ? e.message : String(e) };
+        }
+      }
       /** @type {Timing} */
       let timing;
       try {
-        const m = await measureKiln(w, c, policy);
+        const [m, theirs] = await measureKiln(w, c, policy, torchSide ? [torchSide] : []);
         timing = m;
+        if (theirs) peer = theirs;
         if (m.leakedTensors) console.log(`  WARNING: ${m.leakedTensors} tensors leaked over the repetitions`);
       } catch (e) {
         timing = { error: e instanceof Error ? e.message : String(e) };
+      } finally {
+        await torchSide?.dispose().catch(() => {});
       }
       console.log(`  Kiln ${variant.label.padEnd(7)} ${c.label.padEnd(8)} ${describe(timing)}`);
+      if (torchSide && peer) console.log(`  PyTorch      ${c.label.padEnd(8)} ${describe(peer)}`);
       kiln.push({ variant, timing });
-    }
-    /** @type {Timing | null} */
-    let peer = null;
-    if (withTorch) {
-      try {
-        peer = await torch.run({ workload: w.id, label: c.label, params: c.params, policy });
-      } catch (e) {
-        peer = { error: e instanceof Error ? e.message : String(e) };
-      }
-      console.log(`  PyTorch      ${c.label.padEnd(8)} ${describe(peer)}`);
     }
     timings.push({ c, kiln, torch: peer });
   }

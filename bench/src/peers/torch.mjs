@@ -1,5 +1,5 @@
 // The PyTorch peer: finds Debian's python3-torch and the OpenBLAS that PEERS.md requires, and runs
-// peers/torch_bench.py on the same cases and timing policy as the Kiln side. It never installs
+// peers/torch_bench.py on the same cases, its repetitions interleaved with Kiln's. It never installs
 // anything; setup-peers.sh does that.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -10,17 +10,6 @@ import { CACHE_DIR, PEERS_DIR } from '../paths.mjs';
 const PYTHON = process.env.KILN_BENCH_PYTHON || '/usr/bin/python3';
 
 /**
- * @typedef {object} TorchCaseResult
- * @property {string} workload
- * @property {string} label
- * @property {string} [error]
- * @property {number} [medianMs]
- * @property {number} [minMs]
- * @property {number} [warmups]
- * @property {number} [reps]
- * @property {number[]} [samplesMs]
- * @property {boolean} [timeBoxed]
- *
  * @typedef {object} TorchPeer
  * @property {string} python
  * @property {string | null} openblasDir  the directory put on LD_LIBRARY_PATH, when found
@@ -76,8 +65,9 @@ export function findTorch(threads) {
 }
 
 /**
- * One long-lived Python process: the harness times a case on Kiln, then asks here for the same
- * case, so both are measured back to back under the same load on this shared machine.
+ * One long-lived Python process: the harness sets up each case here as well as on Kiln and
+ * alternates blocks of repetitions between the two, so both are measured under the same load on
+ * this shared machine.
  */
 export class TorchSession {
   /** @type {import('node:child_process').ChildProcessWithoutNullStreams} */
@@ -88,8 +78,8 @@ export class TorchSession {
   /** @type {TorchInfo | null} */
   info = null;
 
-  /** @param {TorchPeer} peer @param {import('../harness.mjs').Policy} policy */
-  constructor(peer, policy) {
+  /** @param {TorchPeer} peer */
+  constructor(peer) {
     this.#proc = spawn(peer.python, [join(PEERS_DIR, 'torch_bench.py')], {
       env: peerEnv(peer.openblasDir, peer.threads),
     });
@@ -101,10 +91,10 @@ export class TorchSession {
     lines.on('close', () => {
       for (const resolve of this.#waiting.splice(0)) resolve(null);
     });
-    this.#proc.stdin.write(`${JSON.stringify({ policy, threads: peer.threads })}\n`);
+    this.#proc.stdin.write(`${JSON.stringify({ threads: peer.threads })}\n`);
   }
 
-  /** @returns {Promise<unknown>} */
+  /** @returns {Promise<Record<string, unknown>>} */
   async #next() {
     const line = await new Promise((resolve) => this.#waiting.push(resolve));
     if (line === null) {
@@ -112,6 +102,18 @@ export class TorchSession {
       throw new Error(`peers/torch_bench.py stopped: ${why}`);
     }
     return JSON.parse(line);
+  }
+
+  /**
+   * One request and its reply; a reply with `error` throws it.
+   * @param {Record<string, unknown>} message
+   */
+  async #request(message) {
+    const reply = this.#next();
+    this.#proc.stdin.write(`${JSON.stringify(message)}\n`);
+    const out = await reply;
+    if (typeof out.error === 'string') throw new Error(out.error);
+    return out;
   }
 
   /**
@@ -132,14 +134,23 @@ export class TorchSession {
   }
 
   /**
-   * @param {{ workload: string, label: string, params: object, policy?: import('../harness.mjs').Policy }} c
-   *   `policy`: the one the workload ran under on Kiln (workloads may set their own)
-   * @returns {Promise<TorchCaseResult>}
+   * Sets up a case in the Python process and returns it as a harness Side (its warm-ups and
+   * blocks of timed repetitions run there when asked); `dispose` frees it.
+   * @param {{ workload: string, label: string, params: object }} c
+   * @returns {Promise<import('../harness.mjs').Side & { dispose: () => Promise<void> }>}
    */
-  run(c) {
-    const result = /** @type {Promise<TorchCaseResult>} */ (this.#next());
-    this.#proc.stdin.write(`${JSON.stringify(c)}\n`);
-    return result;
+  async open(c) {
+    await this.#request({ cmd: 'setup', ...c });
+    return {
+      warmUp: async (policy) =>
+        /** @type {import('../harness.mjs').WarmUp} */ (
+          /** @type {unknown} */ (await this.#request({ cmd: 'warmup', policy }))
+        ),
+      time: async (reps) => /** @type {number[]} */ ((await this.#request({ cmd: 'time', reps })).samplesMs),
+      dispose: async () => {
+        await this.#request({ cmd: 'dispose' });
+      },
+    };
   }
 
   close() {
