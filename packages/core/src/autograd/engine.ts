@@ -5,7 +5,7 @@
 
 import { onesLike } from '../ops/creation.js';
 import { formatShape, shapesEqual } from '../shape/shape.js';
-import { runScoped } from '../tensor/scope.js';
+import { madeSince, runScoped, scopeMark } from '../tensor/scope.js';
 import { isTensor, type Tensor } from '../tensor/tensor.js';
 import { noGrad, setGradEnabled } from './grad-mode.js';
 import type { Node } from './node.js';
@@ -83,6 +83,8 @@ function runGraph(
   accumulate: boolean,
   capture: readonly Node[],
 ): Map<Node, Tensor> {
+  // Tensors made from here on are this pass's own (the caller's gradOutputs were made before).
+  const mark = scopeMark();
   const captured = new Map<Node, Tensor>();
   const captureSet = new Set(capture);
   const pending = new Map<Node, Tensor>();
@@ -96,26 +98,48 @@ function runGraph(
     roots.push(node);
   });
 
+  // Gradients this pass made (backward functions' results and sums of them): one of these that
+  // no other tensor shares can become a leaf's .grad as it is, as torch's AccumulateGrad steals
+  // it, instead of being copied. A tensor the caller passed in or a backward returned unchanged
+  // from elsewhere is never one of them.
+  const adoptable = new Set<Tensor>();
   const prevMode = setGradEnabled(createGraph);
   try {
     for (const node of topologicalOrder(roots)) {
       let grad = pending.get(node);
       if (!grad) continue;
       pending.delete(node);
-      grad = runHooks(node, grad);
-      if (captureSet.has(node)) captured.set(node, grad);
+      // A hook may keep the tensor it is shown, or return one it keeps: neither is adopted.
+      if (node.hooks.length > 0) {
+        adoptable.delete(grad);
+        grad = runHooks(node, grad);
+        adoptable.delete(grad);
+      }
+      if (captureSet.has(node)) {
+        captured.set(node, grad);
+        adoptable.delete(grad);
+      }
       if (node.leaf) {
-        if (accumulate) accumulateGrad(node.leaf, grad, createGraph);
+        if (accumulate) accumulateGrad(node.leaf, grad, createGraph, adoptable);
         continue;
       }
-      if (node.retainGradOf) accumulateGrad(node.retainGradOf, grad, createGraph);
+      if (node.retainGradOf) accumulateGrad(node.retainGradOf, grad, createGraph, adoptable);
       const grads = node.apply(grad);
       if (!retainGraph) node.releaseSaved();
+      // A gradient this pass made is dead once its node has used it, unless it goes on (passed
+      // through to a child, or waiting for another node): freeing it now returns its memory early
+      // and lets a view of it (the gradient of a reshape) own that memory, to be adopted.
+      if (adoptable.has(grad) && !grads.includes(grad) && !isPending(pending, grad)) {
+        adoptable.delete(grad);
+        grad.dispose();
+      }
       node.next.forEach((child, i) => {
         const g = grads[i];
         if (!child || !g) return;
         const prev = pending.get(child);
-        pending.set(child, prev ? prev.add(g) : g);
+        const sum = prev ? prev.add(g) : g;
+        if (!createGraph && madeSince(mark, sum)) adoptable.add(sum);
+        pending.set(child, sum);
       });
     }
   } finally {
@@ -124,15 +148,24 @@ function runGraph(
   return captured;
 }
 
-function accumulateGrad(t: Tensor, grad: Tensor, createGraph: boolean): void {
+function accumulateGrad(t: Tensor, grad: Tensor, createGraph: boolean, adoptable: Set<Tensor>): void {
   if (!shapesEqual(grad.shape, t.shape)) {
     throw new Error(
       `AccumulateGrad: gradient of shape ${formatShape(grad.shape)} does not match tensor of shape ${formatShape(t.shape)}`,
     );
   }
   if (t.grad === null) {
-    // A private, contiguous copy: the incoming gradient may be a view of another tensor's memory.
-    t.grad = createGraph ? grad : noGrad(() => grad.clone());
+    if (createGraph) {
+      t.grad = grad;
+    } else if (adoptable.has(grad) && ownsItsMemory(grad)) {
+      // Computed by this pass and held by nothing else: it becomes the .grad, no copy. Once.
+      adoptable.delete(grad);
+      t.grad = grad;
+    } else {
+      // A private, contiguous copy: the incoming gradient may be a view of another tensor's
+      // memory, or a tensor someone else holds.
+      t.grad = noGrad(() => grad.clone());
+    }
   } else if (createGraph) {
     const prev = t.grad;
     t.grad = prev.add(grad);
@@ -141,6 +174,17 @@ function accumulateGrad(t: Tensor, grad: Tensor, createGraph: boolean): void {
     noGrad(() => g.add_(grad));
   }
   t.grad.isKept = true;
+}
+
+function isPending(pending: Map<Node, Tensor>, t: Tensor): boolean {
+  for (const g of pending.values()) if (g === t) return true;
+  return false;
+}
+
+/** Contiguous over the whole of a storage that no other tensor (view or alias) shares. */
+function ownsItsMemory(t: Tensor): boolean {
+  const storage = t.storage;
+  return !storage.shared && t.offset === 0 && storage.numel === t.numel() && t.isContiguous();
 }
 
 /** `loss.backward(gradient?, options)`: accumulates into the leaves' `.grad`. */

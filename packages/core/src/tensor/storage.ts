@@ -31,6 +31,11 @@ export class Storage {
     this.refs++;
   }
 
+  /** Whether more than one tensor (a view, an alias) holds this memory. */
+  get shared(): boolean {
+    return this.refs > 1;
+  }
+
   release(): void {
     if (--this.refs === 0) {
       this.backend.free(this.buffer);
