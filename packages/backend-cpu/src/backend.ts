@@ -86,7 +86,8 @@ export const TS_KERNELS = {
 
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
   const { addon } = loadNative(options.native ?? nativeModeFromEnv());
-  const k = addon ? nativeKernels(addon, TS_KERNELS) : TS_KERNELS;
+  const native = addon ? nativeKernels(addon, TS_KERNELS) : null;
+  const k = native ?? TS_KERNELS;
   // With the native kernels, large float32 buffers are recycled (native/buffer-pool.ts).
   const poison = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env
     .KILN_CPU_POOL_POISON;
@@ -104,6 +105,8 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       crossEntropy: k.crossEntropy,
       crossEntropyBackward: k.crossEntropyBackward,
       adamStep: k.adamStep,
+      // The native path fuses the bias into the product; the TypeScript path leaves it to core.
+      linear: native?.linear,
     },
 
     alloc: (numel, dtype) =>

@@ -233,6 +233,7 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
       'pow',
       'geluBackward',
       'geluTanhBackward',
+      'reluBackward',
     ] as const;
     for (const op of binaryOps) {
       it(`${op}: same shape, row and column broadcast, scalar, strided`, () => {
@@ -286,6 +287,25 @@ describe.skipIf(addon === null)(`native kernels vs TypeScript kernels (${status.
         for (const i of [3, 5, 7, 9]) expect(Math.abs(got[i]), `element ${i}`).toBe(0);
         expectClose(outN, outT, 2e-6, 1e-7);
       }
+    });
+    it('ReLU backward: y > 0 keeps g (its sign, NaN included), y <= 0 or NaN gives +0', () => {
+      const n = 4096;
+      const g = view([n]);
+      const y = view([n]);
+      (g.buffer as CpuBuffer).data.set([Number.NaN, -0, 5, -3, 7, 2, Number.NaN]);
+      (y.buffer as CpuBuffer).data.set([1, 2, 0, -0, Number.NaN, -1, -1]);
+      const outN = view([n]);
+      const outT = zerosLike(outN);
+      native.binary('reluBackward', g, y, outN);
+      ts.binary('reluBackward', g, y, outT);
+      const got = values(outN);
+      expect(got[0]).toBeNaN();
+      expect(Object.is(got[1], -0)).toBe(true);
+      for (const i of [2, 3, 4, 5, 6]) expect(Object.is(got[i], 0), `element ${i}`).toBe(true);
+      const gs = values(g);
+      const ys = values(y);
+      for (let i = 7; i < n; i++) expect(got[i]).toBe(ys[i] > 0 ? gs[i] : 0);
+      expectClose(outN, outT, 0, 0);
     });
     it('comparisons into bool, and where, with broadcasting and NaN', () => {
       const shape = [19, 33];

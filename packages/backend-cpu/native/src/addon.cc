@@ -115,10 +115,12 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
   return env.Undefined();
 }
 
-// matmul(a, aOff, sab, sam, sak, b, bOff, sbb, sbk, sbn, out, oOff, sob, som, son, batch, m, k, n)
+// matmul(a, aOff, sab, sam, sak, b, bOff, sbb, sbk, sbn, out, oOff, sob, som, son, batch, m, k, n,
+//        accumulate?): out = a b, or out += a b when `accumulate` is true
 Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
-    if (info.Length() < 19) fail("matmulF32 takes 19 arguments");
+    if (info.Length() < 19) fail("matmulF32 takes 19 or 20 arguments");
+    const bool accumulate = info.Length() > 19 && info[19].IsBoolean() && info[19].As<Napi::Boolean>().Value();
     int64_t la, lb, lo;
     const float* a = floatArray(info[0], "a", la);
     const float* b = floatArray(info[5], "b", lb);
@@ -138,7 +140,7 @@ Napi::Value MatmulF32(const Napi::CallbackInfo& info) {
     auto one = [&](int64_t bi, bool threaded) {
       kiln::sgemm(m, n, k, kiln::MatrixView{a + v[1] + bi * aStr[0], aStr[1], aStr[2]},
                   kiln::MatrixView{b + v[6] + bi * bStr[0], bStr[1], bStr[2]},
-                  kiln::OutputView{out + v[11] + bi * oStr[0], oStr[1], oStr[2]}, false, threaded);
+                  kiln::OutputView{out + v[11] + bi * oStr[0], oStr[1], oStr[2]}, accumulate, threaded);
     };
     if (perBatch) {
       kiln::parallelFor(batch, [&](int64_t bi, int) { one(bi, false); });

@@ -11,8 +11,8 @@ const char* const kUnaryOps[] = {"neg",   "abs",     "exp",  "expm1", "log",   "
                                  "geluTanh", "silu", "erf",  "sign",  "floor", "ceil",  "round",
                                  "trunc", "reciprocal"};
 const int kUnaryOpCount = sizeof(kUnaryOps) / sizeof(kUnaryOps[0]);
-const char* const kBinaryOps[] = {"add",    "sub", "mul", "div", "maximum", "minimum", "pow", "geluBackward",
-                                  "geluTanhBackward"};
+const char* const kBinaryOps[] = {"add",          "sub",          "mul",     "div", "maximum", "minimum",
+                                  "pow",          "geluBackward", "geluTanhBackward", "reluBackward"};
 const int kBinaryOpCount = sizeof(kBinaryOps) / sizeof(kBinaryOps[0]);
 const char* const kCompareOps[] = {"eq", "ne", "lt", "le", "gt", "ge"};
 const int kCompareOpCount = sizeof(kCompareOps) / sizeof(kCompareOps[0]);
@@ -198,6 +198,12 @@ struct MinimumV {
     return _mm256_blendv_ps(_mm256_min_ps(a, b), _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
   }
 };
+// y > 0 ? g : 0 (NaN compares false): the mask keeps g's bits, or gives +0.
+struct ReluBackwardV {
+  KILN_AVX2_FN static __m256 apply(__m256 g, __m256 y) {
+    return _mm256_and_ps(g, _mm256_cmp_ps(y, _mm256_setzero_ps(), _CMP_GT_OQ));
+  }
+};
 struct GeluTanhBackwardV {
   KILN_AVX2_FN static __m256 apply(__m256 g, __m256 x) { return vmath::geluTanhBackward(g, x); }
 };
@@ -272,6 +278,7 @@ void binaryF32(int op, const float* a, const float* b, float* out, const Layout<
       case 4: return binaryAvx2<MaximumV>(a, b, out, L);
       case 5: return binaryAvx2<MinimumV>(a, b, out, L);
       case 8: return binaryAvx2<GeluTanhBackwardV>(a, b, out, L);
+      case 9: return binaryAvx2<ReluBackwardV>(a, b, out, L);
       default: break;
     }
   }
@@ -294,6 +301,7 @@ void binaryF32(int op, const float* a, const float* b, float* out, const Layout<
       });
     case 7: return binaryLoop(a, b, out, L, [](float g, float x) { return fromD(geluBackwardD(g, x)); });
     case 8: return binaryLoop(a, b, out, L, [](float g, float x) { return fromD(geluTanhBackwardD(g, x)); });
+    case 9: return binaryLoop(a, b, out, L, [](float g, float y) { return y > 0.0f ? g : 0.0f; });
     default: return;
   }
 }
@@ -331,6 +339,7 @@ void binaryRunF32(int op, const float* a, int64_t sa, const float* b, int64_t sb
       case 4: return binaryRowAvx2<MaximumV>(a, sa, b, sb, out, 1, n);
       case 5: return binaryRowAvx2<MinimumV>(a, sa, b, sb, out, 1, n);
       case 8: return binaryRowAvx2<GeluTanhBackwardV>(a, sa, b, sb, out, 1, n);
+      case 9: return binaryRowAvx2<ReluBackwardV>(a, sa, b, sb, out, 1, n);
       default: break;
     }
   }

@@ -76,6 +76,7 @@ const BINARY: Record<BinaryOp, Fn2> = {
   logicalXor: (a, b) => (!a !== !b ? 1 : 0),
   geluBackward,
   geluTanhBackward,
+  reluBackward: (g, y) => (y > 0 ? g : 0),
 };
 
 // int32 products must wrap like C, not round through doubles.

@@ -121,7 +121,10 @@ function writeConvMeta(meta: Float64Array, ts: readonly KernelTensor[], p: Conv2
   );
 }
 
-export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapable {
+/** What the native path adds: kernels the TypeScript path leaves to core's composites. */
+export type NativeOnly = Pick<FusedKernels, 'linear'>;
+
+export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapable & NativeOnly {
   const codes = (names: readonly string[]) => new Map(names.map((n, i) => [n, i]));
   const unaryCodes = codes(addon.info.unaryOps);
   const binaryCodes = codes(addon.info.binaryOps);
@@ -170,7 +173,7 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
     };
   }
 
-  return {
+  const self: NativeCapable & NativeOnly = {
     copy(src, dst) {
       // Same-dtype float32 copies only (casts stay in TypeScript); above all the transposes that
       // make a weight gradient contiguous.
@@ -388,5 +391,41 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
     conv2d: conv(addon.conv2dF32, ts.conv2d),
     conv2dBackwardInput: conv(addon.conv2dBackwardInputF32, ts.conv2dBackwardInput),
     conv2dBackwardWeight: conv(addon.conv2dBackwardWeightF32, ts.conv2dBackwardWeight),
+
+    // act(x w^T + b) with the bias written into `out` first and the product accumulated onto it
+    // (torch's addmm): no separate pass over the output to add the bias. The activation then runs
+    // in place, after `preActivation` (when asked for) has taken a copy.
+    linear(x, weight, bias, activation, out, preActivation) {
+      const [m, kDim] = x.shape;
+      const n = weight.shape[0];
+      const x3: KernelTensor = { ...x, shape: [1, m, kDim], strides: [0, x.strides[0], x.strides[1]] };
+      // w [N, K] read through its strides as the [K, N] right operand.
+      const w3: KernelTensor = {
+        ...weight,
+        shape: [1, kDim, n],
+        strides: [0, weight.strides[1], weight.strides[0]],
+      };
+      const o3: KernelTensor = { ...out, shape: [1, m, n], strides: [0, out.strides[0], out.strides[1]] };
+      const rowBias = bias && { ...bias, shape: [m, n], strides: [0, bias.strides[0]] };
+      if (
+        [x, weight, out, bias].every((t) => t === null || isF32(t)) &&
+        m * kDim * n >= NATIVE_THRESHOLDS.matmul
+      ) {
+        if (rowBias) self.copy(rowBias, out);
+        // biome-ignore format: the argument list mirrors the addon's (a, b, out) x (offset, strides)
+        addon.matmulF32(
+          f32(x3), x3.offset, 0, x3.strides[1], x3.strides[2],
+          f32(w3), w3.offset, 0, w3.strides[1], w3.strides[2],
+          f32(o3), o3.offset, 0, o3.strides[1], o3.strides[2],
+          1, m, kDim, n, rowBias !== null,
+        );
+      } else {
+        self.matmul(x3, w3, o3);
+        if (rowBias) self.binary('add', out, rowBias, out);
+      }
+      if (preActivation) self.copy(out, preActivation);
+      if (activation !== 'none') self.unary(activation, out, out);
+    },
   };
+  return self;
 }

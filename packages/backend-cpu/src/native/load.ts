@@ -33,6 +33,8 @@ export interface NativeAddon {
     m: number,
     k: number,
     n: number,
+    /** out += a b instead of out = a b */
+    accumulate?: boolean,
   ): void;
   unaryF32(op: number, x: Float32Array, out: Float32Array, layout: Float64Array): void;
   /** Runs a fused elementwise program (native/fusion.ts); with `out` null returns the sum instead. */

@@ -98,9 +98,12 @@ const BINARY_F32: Record<BinaryOp, (a: string, b: string) => Expr> = {
     const du = `(0.7978845608028654 * (1.0 + 0.134145 * ${xc} * ${xc}))`;
     return [`(${g} * 0.5 * (1.0 + ${t}) * (1.0 + ${xc} * (1.0 - ${t}) * ${du}))`, 'f32'];
   },
+  // NaN in y compares false: 0, as where(y > 0, g, 0).
+  reluBackward: (g, y) => [`select(0.0, ${g}, ${y} > 0.0)`, 'f32'],
 };
 
 const BINARY_I32: Partial<Record<BinaryOp, (a: string, b: string) => Expr>> = {
+  reluBackward: (g, y) => [`select(0, ${g}, ${y} > 0)`, 'i32'],
   add: (a, b) => [`(${a} + ${b})`, 'i32'],
   sub: (a, b) => [`(${a} - ${b})`, 'i32'],
   mul: (a, b) => [`(${a} * ${b})`, 'i32'],

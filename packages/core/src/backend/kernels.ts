@@ -72,7 +72,9 @@ export type BinaryOp =
   | 'logicalXor'
   // (g, x) -> g * gelu'(x), GELU's backward in one pass: exact (erf) and tanh-approximate forms.
   | 'geluBackward'
-  | 'geluTanhBackward';
+  | 'geluTanhBackward'
+  // (g, y) -> y > 0 ? g : 0, ReLU's backward from its output (threshold_backward) in one pass.
+  | 'reluBackward';
 
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'any' | 'all';
 export type ArgReduceOp = 'argmax' | 'argmin';

@@ -396,7 +396,19 @@ export const tanh = (x: Tensor): Tensor =>
 export const sigmoid = (x: Tensor): Tensor =>
   unary('sigmoid', 'sigmoid', x, true, (g, _x, y) => mul(g, mul(y, sub(1, y))), { output: true });
 export const relu = (x: Tensor): Tensor =>
-  unary('relu', 'relu', x, false, (g, _x, y) => where(gt(y, 0), g, 0), { output: true });
+  unary('relu', 'relu', x, false, (g, _x, y) => reluBackward(g, y), { output: true });
+
+/**
+ * g where y > 0, else 0: ReLU's backward from its output in one kernel (torch's threshold_backward)
+ * instead of a comparison into a mask and a select. Differentiable in g (for gradients of
+ * gradients); y only selects.
+ */
+export function reluBackward(g: Tensor, y: Tensor): Tensor {
+  const out = binaryForward('relu', 'reluBackward', 'arith', g, y);
+  return record('ReluBackwardBackward', out, [g, null], (gg, [ys]) => [reduceTo(reluBackward(gg, ys), g)], {
+    save: [y],
+  });
+}
 export const erf = (x: Tensor): Tensor =>
   unary('erf', 'erf', x, true, (g, xs) => mul(g, mul(exp(neg(mul(xs, xs))), 2 / Math.sqrt(Math.PI))), {
     input: true,

@@ -11,7 +11,7 @@ import { backendOf, commonDevice, emptyTensor } from '../dispatch/dispatch.js';
 import { isFloating } from '../dtype/dtype.js';
 import { formatShape } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { add, gelu, geluBackward, gt, relu, where } from './elementwise.js';
+import { add, gelu, geluBackward, relu, reluBackward } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { sum } from './reduction.js';
 import { contiguous, reshape, transpose } from './shape.js';
@@ -102,7 +102,7 @@ export function linear(
             : zs;
         gz =
           activation === 'relu'
-            ? where(gt(pre, 0), g2, 0)
+            ? reluBackward(g2, pre)
             : geluBackward(g2, pre, activation === 'geluTanh' ? 'tanh' : 'none');
       }
       return [
