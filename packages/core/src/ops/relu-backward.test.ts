@@ -27,7 +27,9 @@ describe('reluBackward', () => {
     k.linear(x, weight, bias, 'relu').backward(g);
     const pre = x.detach().matmul(weight.detach().transpose(0, 1)).add(bias.detach());
     const gz = k.where(k.gt(pre, 0), g, 0);
-    const close = (a: number[], b: number[]) => a.forEach((v, i) => expect(v).toBeCloseTo(b[i], 5));
+    const close = (a: number[], b: number[]) => {
+      for (const [i, v] of a.entries()) expect(v).toBeCloseTo(b[i], 5);
+    };
     close(values(weight.grad), values(gz.transpose(0, 1).matmul(x.detach())));
     close(values(bias.grad), values(gz.sum(0)));
     close(values(x.grad), values(gz.matmul(weight.detach())));
