@@ -1,12 +1,15 @@
 // One fused Adam / AdamW step over four contiguous float32 arrays (core's FusedKernels.adamStep),
-// one pass, arithmetic in double with the TypeScript kernel's order of operations (kernels/optim.ts)
-// so the two agree bit for bit; m and v are used as stored (rounded to float32).
+// one pass, every operation in float32 in the TypeScript kernel's order (kernels/optim.ts), so the
+// two agree bit for bit.
 #pragma once
 #include <cstdint>
 
 namespace kiln {
 
-/** The per-step scalars, computed once in TypeScript (adamConstants) and passed as they are. */
+/**
+ * The per-step scalars, computed once in TypeScript (adamConstants) and passed as they are; the
+ * kernel rounds each to float32 once, as the TypeScript kernel does.
+ */
 struct AdamConstants {
   double decay;  // 1 - lr wd (AdamW), else 1
   double l2;     // wd (Adam's L2 term), else 0

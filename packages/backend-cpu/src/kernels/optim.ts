@@ -3,7 +3,10 @@
 //   AdamW: p *= 1 - lr wd;  Adam: g += wd p
 //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
 //   p += -lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
-// Arithmetic in double; m and v are used as stored (rounded to the dtype), as in the composite.
+// float32 tensors: every operation rounded to float32 (Math.fround), as PyTorch's float32 Adam and
+// core's composite of float32 ops compute it, and as the native kernel's 8-lane float32 loop does,
+// bit for bit (each of + - * / sqrt in double, then rounded, is the float32 result). float64
+// tensors: arithmetic in double.
 import type { AdamHyper, KernelTensor } from '@kiln/core';
 import { arrayOf } from '../buffer.js';
 
@@ -50,6 +53,30 @@ export function adamStep(
   const c1 = 1 - beta1;
   const c2 = 1 - beta2;
   const [po, go, mo, vo] = [param.offset, grad.offset, expAvg.offset, expAvgSq.offset];
+  if (param.dtype === 'float32') {
+    const f = Math.fround;
+    const [d, w, b1, b2, f1, f2, s, bc, ep] = [
+      decay,
+      l2,
+      beta1,
+      beta2,
+      c1,
+      c2,
+      negStepSize,
+      biasCorrection2Sqrt,
+      eps,
+    ].map(f);
+    for (let e = 0; e < total; e++) {
+      const p = f(pa[po + e] * d);
+      const g = w !== 0 ? f(ga[go + e] + f(p * w)) : ga[go + e];
+      const m = f(f(b1 * ma[mo + e]) + f(f1 * g));
+      const v = f(f(b2 * va[vo + e]) + f(f2 * f(g * g)));
+      ma[mo + e] = m;
+      va[vo + e] = v;
+      pa[po + e] = f(p + f(s * f(m / f(f(f(Math.sqrt(v)) / bc) + ep))));
+    }
+    return;
+  }
   for (let e = 0; e < total; e++) {
     const p = pa[po + e] * decay;
     // Adam's L2 term only when there is one: g + 0 * p would turn an infinite p into NaN.
