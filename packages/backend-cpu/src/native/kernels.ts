@@ -392,12 +392,14 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
     conv2dBackwardInput: conv(addon.conv2dBackwardInputF32, ts.conv2dBackwardInput),
     conv2dBackwardWeight: conv(addon.conv2dBackwardWeightF32, ts.conv2dBackwardWeight),
 
-    // act(x w^T + b) with the bias written into `out` first and the product accumulated onto it
-    // (torch's addmm): no separate pass over the output to add the bias. The activation then runs
-    // in place, after `preActivation` (when asked for) has taken a copy.
+    // act(x w^T + b) with the bias written into the destination first and the product accumulated
+    // onto it (torch's addmm): no separate pass adds the bias. The destination is `preActivation`
+    // when GELU's backward wants it (the activation then reads it into `out`), else `out` itself
+    // (the activation, if any, in place).
     linear(x, weight, bias, activation, out, preActivation) {
       const [m, kDim] = x.shape;
       const n = weight.shape[0];
+      const dst = preActivation ?? out;
       const x3: KernelTensor = { ...x, shape: [1, m, kDim], strides: [0, x.strides[0], x.strides[1]] };
       // w [N, K] read through its strides as the [K, N] right operand.
       const w3: KernelTensor = {
@@ -405,26 +407,26 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
         shape: [1, kDim, n],
         strides: [0, weight.strides[1], weight.strides[0]],
       };
-      const o3: KernelTensor = { ...out, shape: [1, m, n], strides: [0, out.strides[0], out.strides[1]] };
+      const d3: KernelTensor = { ...dst, shape: [1, m, n], strides: [0, dst.strides[0], dst.strides[1]] };
       const rowBias = bias && { ...bias, shape: [m, n], strides: [0, bias.strides[0]] };
       if (
-        [x, weight, out, bias].every((t) => t === null || isF32(t)) &&
+        [x, weight, dst, bias].every((t) => t === null || isF32(t)) &&
         m * kDim * n >= NATIVE_THRESHOLDS.matmul
       ) {
-        if (rowBias) self.copy(rowBias, out);
+        if (rowBias) self.copy(rowBias, dst);
         // biome-ignore format: the argument list mirrors the addon's (a, b, out) x (offset, strides)
         addon.matmulF32(
           f32(x3), x3.offset, 0, x3.strides[1], x3.strides[2],
           f32(w3), w3.offset, 0, w3.strides[1], w3.strides[2],
-          f32(o3), o3.offset, 0, o3.strides[1], o3.strides[2],
+          f32(d3), d3.offset, 0, d3.strides[1], d3.strides[2],
           1, m, kDim, n, rowBias !== null,
         );
       } else {
-        self.matmul(x3, w3, o3);
-        if (rowBias) self.binary('add', out, rowBias, out);
+        self.matmul(x3, w3, d3);
+        if (rowBias) self.binary('add', dst, rowBias, dst);
       }
-      if (preActivation) self.copy(out, preActivation);
-      if (activation !== 'none') self.unary(activation, out, out);
+      if (activation !== 'none') self.unary(activation, dst, out);
+      else if (dst !== out) self.copy(dst, out);
     },
   };
   return self;

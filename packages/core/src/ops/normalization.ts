@@ -8,7 +8,7 @@ import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
 import { backendOf, commonDevice, emptyTensor } from '../dispatch/dispatch.js';
 import { isFloating } from '../dtype/dtype.js';
-import { formatShape, numel } from '../shape/shape.js';
+import { formatShape, numel, shapesEqual } from '../shape/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { add, mul, rsqrt, sub } from './elementwise.js';
 import { mean, sum } from './reduction.js';
@@ -121,11 +121,11 @@ export function layerNorm(
           gradW?.kernel ?? null,
           gradB?.kernel ?? null,
         );
-        return [
-          gradIn && reshape(gradIn, x.shape),
-          gradW && reshape(gradW, normalizedShape),
-          gradB && reshape(gradB, normalizedShape),
-        ];
+        // A gradient already in the parameter's shape goes as it is: a reshaped view of it would
+        // share its memory, and the leaf would have to copy it instead of adopting it.
+        const asParam = (t: Tensor | null) =>
+          t && (shapesEqual(t.shape, normalizedShape) ? t : reshape(t, normalizedShape));
+        return [gradIn && reshape(gradIn, x.shape), asParam(gradW), asParam(gradB)];
       }
       // The formula from primitives. Under create_graph the statistics are recomputed from x so
       // the result is differentiable in x; otherwise the saved ones are used.
