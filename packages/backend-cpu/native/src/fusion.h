@@ -1,6 +1,6 @@
 // Deferred elementwise programs (src/native/fusion.ts): a chain of float32 unary and binary ops
-// over contiguous operands, evaluated in one pass chunk by chunk, so the intermediates stay in
-// cache-sized registers instead of round-tripping through memory.
+// over contiguous operands, evaluated in one pass block by block, so the intermediates stay in
+// L1-sized registers instead of round-tripping through memory.
 #pragma once
 #include <cstdint>
 
@@ -25,8 +25,8 @@ struct Instr {
 
 /**
  * Evaluates the program over elements [0, n) (its last instruction is an op, not a load; the
- * addon checks that): the last instruction's value is written to `out`
- * when it is not null, otherwise summed (in double) and the sum returned. inputs[i] points at
+ * addon checks that): the last instruction's value is written to `out` when it is not null,
+ * otherwise summed block by block (sumContiguousF32) and the sum returned. inputs[i] points at
  * input i's first element; scalar[i] says it is one element broadcast to all n.
  */
 double evalProgramF32(const Instr* program, int count, const float* const* inputs, const bool* scalar,
