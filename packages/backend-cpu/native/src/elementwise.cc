@@ -133,20 +133,6 @@ KILN_AVX2_FN void binaryRowAvx2(const float* a, int64_t sa, const float* b, int6
   }
 }
 
-template <class Op>
-void unaryAvx2(const float* x, float* out, const Layout<2>& L) {
-  forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
-    unaryRowAvx2<Op>(x + off[0], s[0], out + off[1], s[1], n);
-  });
-}
-
-template <class Op>
-void binaryAvx2(const float* a, const float* b, float* out, const Layout<3>& L) {
-  forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
-    binaryRowAvx2<Op>(a + off[0], s[0], b + off[1], s[1], out + off[2], s[2], n);
-  });
-}
-
 struct ExpV {
   KILN_AVX2_FN static __m256 apply(__m256 x) { return vmath::exp(x); }
 };
@@ -210,24 +196,58 @@ struct GeluTanhBackwardV {
 #undef KILN_AVX2_FN
 #endif
 
-}  // namespace
+using UnaryRow = void (*)(const float*, int64_t, float*, int64_t, int64_t);
+using BinaryRow = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t);
 
-void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
+// The ops with an 8-lane form, one table each for the strided kernels and the contiguous runs of
+// the fusion evaluator; null where the CPU lacks AVX2 + FMA or the op has none. erf and the exact
+// GELU keep double-precision std::erf.
+UnaryRow unaryRowAvx2For(int op) {
 #ifdef KILN_X86
-  // float32 formulations, 8 lanes at a time, where the CPU has AVX2 + FMA (vmath.h); erf and the
-  // exact GELU keep double-precision std::erf.
   if (vmath::kHasAvx2Fma) {
     switch (op) {
-      case 2: return unaryAvx2<ExpV>(x, out, L);
-      case 10: return unaryAvx2<TanhV>(x, out, L);
-      case 11: return unaryAvx2<SigmoidV>(x, out, L);
-      case 14: return unaryAvx2<GeluTanhV>(x, out, L);
-      case 15: return unaryAvx2<SiluV>(x, out, L);
-      case 12: return unaryAvx2<ReluV>(x, out, L);
+      case 2: return unaryRowAvx2<ExpV>;
+      case 10: return unaryRowAvx2<TanhV>;
+      case 11: return unaryRowAvx2<SigmoidV>;
+      case 12: return unaryRowAvx2<ReluV>;
+      case 14: return unaryRowAvx2<GeluTanhV>;
+      case 15: return unaryRowAvx2<SiluV>;
       default: break;
     }
   }
 #endif
+  (void)op;
+  return nullptr;
+}
+
+BinaryRow binaryRowAvx2For(int op) {
+#ifdef KILN_X86
+  if (vmath::kHasAvx2Fma) {
+    switch (op) {
+      case 0: return binaryRowAvx2<AddV>;
+      case 1: return binaryRowAvx2<SubV>;
+      case 2: return binaryRowAvx2<MulV>;
+      case 3: return binaryRowAvx2<DivV>;
+      case 4: return binaryRowAvx2<MaximumV>;
+      case 5: return binaryRowAvx2<MinimumV>;
+      case 8: return binaryRowAvx2<GeluTanhBackwardV>;
+      case 9: return binaryRowAvx2<ReluBackwardV>;
+      default: break;
+    }
+  }
+#endif
+  (void)op;
+  return nullptr;
+}
+
+}  // namespace
+
+void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
+  if (const UnaryRow row = unaryRowAvx2For(op)) {
+    return forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
+      row(x + off[0], s[0], out + off[1], s[1], n);
+    });
+  }
   switch (op) {
     case 0: return unaryLoop(x, out, L, [](float v) { return -v; });
     case 1: return unaryLoop(x, out, L, [](float v) { return std::fabs(v); });
@@ -268,21 +288,11 @@ void unaryF32(int op, const float* x, float* out, const Layout<2>& L) {
 }
 
 void binaryF32(int op, const float* a, const float* b, float* out, const Layout<3>& L) {
-#ifdef KILN_X86
-  if (vmath::kHasAvx2Fma) {
-    switch (op) {
-      case 0: return binaryAvx2<AddV>(a, b, out, L);
-      case 1: return binaryAvx2<SubV>(a, b, out, L);
-      case 2: return binaryAvx2<MulV>(a, b, out, L);
-      case 3: return binaryAvx2<DivV>(a, b, out, L);
-      case 4: return binaryAvx2<MaximumV>(a, b, out, L);
-      case 5: return binaryAvx2<MinimumV>(a, b, out, L);
-      case 8: return binaryAvx2<GeluTanhBackwardV>(a, b, out, L);
-      case 9: return binaryAvx2<ReluBackwardV>(a, b, out, L);
-      default: break;
-    }
+  if (const BinaryRow row = binaryRowAvx2For(op)) {
+    return forEachRow(L, [&](const int64_t* off, int64_t n, const int64_t* s) {
+      row(a + off[0], s[0], b + off[1], s[1], out + off[2], s[2], n);
+    });
   }
-#endif
   switch (op) {
     case 0: return binaryLoop(a, b, out, L, [](float x, float y) { return x + y; });
     case 1: return binaryLoop(a, b, out, L, [](float x, float y) { return x - y; });
@@ -307,19 +317,7 @@ void binaryF32(int op, const float* a, const float* b, float* out, const Layout<
 }
 
 void unaryRunF32(int op, const float* x, int64_t sx, float* out, int64_t n) {
-#ifdef KILN_X86
-  if (vmath::kHasAvx2Fma) {
-    switch (op) {
-      case 2: return unaryRowAvx2<ExpV>(x, sx, out, 1, n);
-      case 10: return unaryRowAvx2<TanhV>(x, sx, out, 1, n);
-      case 11: return unaryRowAvx2<SigmoidV>(x, sx, out, 1, n);
-      case 14: return unaryRowAvx2<GeluTanhV>(x, sx, out, 1, n);
-      case 15: return unaryRowAvx2<SiluV>(x, sx, out, 1, n);
-      case 12: return unaryRowAvx2<ReluV>(x, sx, out, 1, n);
-      default: break;
-    }
-  }
-#endif
+  if (const UnaryRow row = unaryRowAvx2For(op)) return row(x, sx, out, 1, n);
   Layout<2> L;
   L.rank = 1;
   L.shape[0] = n;
@@ -329,21 +327,7 @@ void unaryRunF32(int op, const float* x, int64_t sx, float* out, int64_t n) {
 }
 
 void binaryRunF32(int op, const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n) {
-#ifdef KILN_X86
-  if (vmath::kHasAvx2Fma) {
-    switch (op) {
-      case 0: return binaryRowAvx2<AddV>(a, sa, b, sb, out, 1, n);
-      case 1: return binaryRowAvx2<SubV>(a, sa, b, sb, out, 1, n);
-      case 2: return binaryRowAvx2<MulV>(a, sa, b, sb, out, 1, n);
-      case 3: return binaryRowAvx2<DivV>(a, sa, b, sb, out, 1, n);
-      case 4: return binaryRowAvx2<MaximumV>(a, sa, b, sb, out, 1, n);
-      case 5: return binaryRowAvx2<MinimumV>(a, sa, b, sb, out, 1, n);
-      case 8: return binaryRowAvx2<GeluTanhBackwardV>(a, sa, b, sb, out, 1, n);
-      case 9: return binaryRowAvx2<ReluBackwardV>(a, sa, b, sb, out, 1, n);
-      default: break;
-    }
-  }
-#endif
+  if (const BinaryRow row = binaryRowAvx2For(op)) return row(a, sa, b, sb, out, 1, n);
   Layout<3> L;
   L.rank = 1;
   L.shape[0] = n;
