@@ -98,7 +98,9 @@ export function indexSelect(x: KernelTensor, dim: number, index: KernelTensor, o
     return;
   }
   pairIndexedSlices('indexSelect', x, dim, index, out, (off, n, s) => {
-    for (let e = 0, a = off[0], b = off[1]; e < n; e++, a += s[0], b += s[1]) oa[b] = xa[a];
+    // Contiguous runs (an embedding lookup's rows) are block copies.
+    if (s[0] === 1 && s[1] === 1) oa.set(xa.subarray(off[0], off[0] + n), off[1]);
+    else for (let e = 0, a = off[0], b = off[1]; e < n; e++, a += s[0], b += s[1]) oa[b] = xa[a];
   });
 }
 
@@ -110,9 +112,31 @@ export function indexAdd(dst: KernelTensor, dim: number, index: KernelTensor, sr
     for (let r = 0; r < count; r++) da[dst.offset] += sa[src.offset];
     return;
   }
+  if (da instanceof Float32Array && sa instanceof Float32Array) {
+    pairIndexedSlices('indexAdd', dst, dim, index, src, (off, n, s) =>
+      addRunF32(da, off[0], s[0], sa, off[1], s[1], n),
+    );
+    return;
+  }
   pairIndexedSlices('indexAdd', dst, dim, index, src, (off, n, s) => {
     for (let e = 0, a = off[0], b = off[1]; e < n; e++, a += s[0], b += s[1]) da[a] += sa[b];
   });
+}
+
+/**
+ * dst[a + e * sa] += src[b + e * sb] for float32 arrays only: a loop that never sees another element
+ * type stays monomorphic (an embedding's backward adds a whole [tokens, E] gradient through it).
+ */
+function addRunF32(
+  dst: Float32Array,
+  a: number,
+  strideA: number,
+  src: Float32Array,
+  b: number,
+  strideB: number,
+  n: number,
+): void {
+  for (let e = 0; e < n; e++, a += strideA, b += strideB) dst[a] += src[b];
 }
 
 /** Stable sort of each slice along `dim`; NaN sorts as the largest value, as in PyTorch. */

@@ -2,7 +2,7 @@
 // views: transposes and broadcast batches are strides, never copies where a view will do.
 import { record } from '../autograd/record.js';
 import { commonDevice, emptyTensor, requireCompute } from '../dispatch/dispatch.js';
-import { broadcastShapes, formatShape, numel } from '../shape/shape.js';
+import { broadcastShapes, formatShape, numel, viewStrides } from '../shape/shape.js';
 import { composite } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { arange, zeros } from './creation.js';
@@ -27,11 +27,26 @@ function bmmCore(a: Tensor, b: Tensor): Tensor {
     out,
     [a, b],
     (g, [x, y], _out, needs) => [
-      needs[0] ? bmmCore(g, transpose(y, 1, 2)) : null,
-      needs[1] ? bmmCore(transpose(x, 1, 2), g) : null,
+      needs[0] ? productLaidOutLike(x, g, transpose(y, 1, 2)) : null,
+      needs[1] ? productLaidOutLike(y, transpose(x, 1, 2), g) : null,
     ],
     { save: [a, b] },
   );
+}
+
+/**
+ * a b for the gradient of `like` (a's rows by b's columns, the last two dims), in like's own
+ * layout: when `like` is the transpose of contiguous memory (a model's `w.T`, tied embeddings'
+ * `wte.T`), the product is computed as (b^T a^T)^T, so the gradient reaching the leaf behind it is
+ * contiguous and autograd adopts or adds it as it is instead of through a strided copy.
+ */
+export function productLaidOutLike(like: Tensor, a: Tensor, b: Tensor): Tensor {
+  const n = like.ndim;
+  const [rows, cols] = like.shape.slice(-2);
+  const transposed = rows > 1 && cols > 1 && like.strides[n - 2] === 1 && like.strides[n - 1] === rows;
+  const product = n === 3 ? bmmCore : matmul;
+  if (!transposed) return product(a, b);
+  return composite(() => transpose(product(transpose(b, -2, -1), transpose(a, -2, -1)), -2, -1));
 }
 
 function mismatch(op: string, a: Tensor, b: Tensor, k1: number, k2: number): Error {
@@ -60,6 +75,15 @@ function matmulImpl(a: Tensor, b: Tensor): Tensor {
   if (k !== k2) throw mismatch('matmul', a, b, k, k2);
   const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   const bsz = numel(batch);
+  // A batch of matrices times one matrix (x W in a linear layer over [B, T, E]) is one product with
+  // the batch folded into the rows, as torch.matmul does: one GEMM of B*M rows instead of B that
+  // each pack W again, and W's gradient is one product with K = B*M instead of B products and a
+  // sum over the batch. Only when the fold is a view: a copy of `a` would cost what it saves.
+  if (b2.ndim === 2 && a2.ndim > 2 && viewStrides(a2.shape, a2.strides, [bsz * m, k])) {
+    let out = reshape(bmmCore(reshape(a2, [1, bsz * m, k]), unsqueeze(b2, 0)), [...batch, m, n]);
+    if (b.ndim === 1) out = squeeze(out, -1);
+    return out;
+  }
   const a3 = reshape(expand(a2, [...batch, m, k]), [bsz, m, k]);
   const b3 = reshape(expand(b2, [...batch, k, n]), [bsz, k, n]);
   let out = reshape(bmmCore(a3, b3), [...batch, m, n]);

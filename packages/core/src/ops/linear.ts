@@ -10,10 +10,9 @@ import type { LinearActivation } from '../backend/kernels.js';
 import { backendOf, commonDevice, emptyTensor } from '../dispatch/dispatch.js';
 import { isFloating } from '../dtype/dtype.js';
 import { formatShape } from '../shape/shape.js';
-import { composite } from '../tensor/memory.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { add, gelu, geluBackward, relu, reluBackward } from './elementwise.js';
-import { matmul } from './linalg.js';
+import { matmul, productLaidOutLike } from './linalg.js';
 import { sum } from './reduction.js';
 import { contiguous, reshape, transpose } from './shape.js';
 
@@ -24,18 +23,6 @@ function activate(z: Tensor, activation: LinearActivation): Tensor {
   if (activation === 'gelu') return gelu(z);
   if (activation === 'geluTanh') return gelu(z, 'tanh');
   return z;
-}
-
-/**
- * dL/dW = gz^T x, in W's own layout: when W is the transpose of a contiguous [K, N] weight (the
- * `w.T` a model keeps as [in, out] passes), the product is computed as (x^T gz)^T, so the gradient
- * reaching the [K, N] leaf is contiguous and autograd can adopt it instead of copying it.
- */
-function weightGrad(gz: Tensor, x: Tensor, w: Tensor): Tensor {
-  const [n, kDim] = w.shape;
-  const transposedLeaf = kDim > 1 && n > 1 && w.strides[0] === 1 && w.strides[1] === n;
-  if (!transposedLeaf) return matmul(transpose(gz, 0, 1), x);
-  return composite(() => transpose(matmul(transpose(x, 0, 1), gz), 0, 1));
 }
 
 /**
@@ -120,7 +107,7 @@ export function linear(
       }
       return [
         needs[0] ? reshape(matmul(gz, ws), x.shape) : null,
-        needs[1] ? weightGrad(gz, xs, ws) : null,
+        needs[1] ? productLaidOutLike(ws, transpose(gz, 0, 1), xs) : null,
         needs[2] ? sum(gz, 0) : null,
       ];
     },
