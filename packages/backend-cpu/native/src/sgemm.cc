@@ -553,21 +553,23 @@ void sgemm(int64_t m, int64_t n, int64_t k, MatrixView a, MatrixView b, OutputVi
   auto aPackOf = [&](const Step& st) { return aBuf + st.index % buffers * aSize; };
   auto bPackOf = [&](const Step& st) { return bBuf + st.bBlock % buffers * bSize; };
 
-  // Packing tasks: 8 micro-panels each, A's then (for a new B block) B's.
-  const int64_t packChunk = 8;
-  auto aPackTasks = [&](const Step& st) { return ((st.mb + mr - 1) / mr + packChunk - 1) / packChunk; };
+  // Packing tasks of 8 micro-panels of A or the same number of elements of B (2 of the AVX-512
+  // kernel's 32-wide panels), A's then (for a new B block) B's: one task per 256 columns of B left a
+  // small product's pool waiting on the thread that drew it.
+  const int64_t aPackChunk = 8, bPackChunk = std::max<int64_t>(1, aPackChunk * mr / nr);
+  auto aPackTasks = [&](const Step& st) { return ((st.mb + mr - 1) / mr + aPackChunk - 1) / aPackChunk; };
   auto packTasks = [&](const Step& st) {
-    return aPackTasks(st) + (st.ib == 0 ? ((st.nc + nr - 1) / nr + packChunk - 1) / packChunk : 0);
+    return aPackTasks(st) + (st.ib == 0 ? ((st.nc + nr - 1) / nr + bPackChunk - 1) / bPackChunk : 0);
   };
   auto pack = [&](const Step& st, int64_t t) {
     const int64_t aTasks = aPackTasks(st);
     if (t < aTasks) {
-      const int64_t p0 = t * packChunk, rows = std::min(st.mb - p0 * mr, packChunk * mr);
+      const int64_t p0 = t * aPackChunk, rows = std::min(st.mb - p0 * mr, aPackChunk * mr);
       packA(rows, st.kc, a.data + (st.ib + p0 * mr) * a.rowStride + st.pc * a.colStride, a.rowStride, a.colStride,
             mr, aPackOf(st) + p0 * mr * st.kc);
       return;
     }
-    const int64_t p0 = (t - aTasks) * packChunk, p1 = std::min((st.nc + nr - 1) / nr, p0 + packChunk);
+    const int64_t p0 = (t - aTasks) * bPackChunk, p1 = std::min((st.nc + nr - 1) / nr, p0 + bPackChunk);
     for (int64_t pj = p0; pj < p1; pj++)
       packBPanel(st.kc, st.nc - pj * nr, b.data + st.pc * b.rowStride + (st.jc + pj * nr) * b.colStride, b.rowStride,
                  b.colStride, nr, bPackOf(st) + pj * nr * st.kc);
