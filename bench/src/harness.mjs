@@ -22,8 +22,11 @@ export const DEFAULT_POLICY = Object.freeze({
   warmups: 2,
   warmupSeconds: 1,
   minReps: 5,
-  maxReps: 50,
-  targetSeconds: 1,
+  // Timed work per system, in ROUNDS blocks: 50 repetitions of a 1.5 ms step (the old cap) were
+  // 75 ms of timing, shorter than one of the machine's slow episodes, and W3's ratio swung with
+  // whichever system an episode fell on. Three seconds spread an episode over many blocks.
+  maxReps: 2000,
+  targetSeconds: 3,
   maxCaseSeconds: 90,
 });
 
@@ -115,7 +118,7 @@ export function localSide(runOnce) {
  * after the other's puts them in different episodes, while alternating blocks spread every episode
  * over both, which is what a ratio of their medians needs.
  */
-const ROUNDS = 5;
+const ROUNDS = 10;
 
 /**
  * Idle time before each block when systems alternate: after its last repetition a system's worker
