@@ -9,6 +9,7 @@
       "target_name": "kiln_cpu",
       "sources": [
         "native/src/addon.cc",
+        "native/src/attention.cc",
         "native/src/conv.cc",
         "native/src/elementwise.cc",
         "native/src/fusion.cc",

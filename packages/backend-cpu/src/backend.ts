@@ -4,6 +4,7 @@
 import type { Backend, DeviceBuffer, DType, KernelTensor, TypedArray } from '@kiln/core';
 import { contiguousStrides } from '@kiln/core';
 import { allocArray, arrayOf, type CpuArray, CpuBuffer } from './buffer.js';
+import * as attn from './kernels/attention.js';
 import * as conv from './kernels/conv.js';
 import * as ew from './kernels/elementwise.js';
 import * as fused from './kernels/fused.js';
@@ -82,6 +83,8 @@ export const TS_KERNELS = {
   crossEntropy: loss.crossEntropy,
   crossEntropyBackward: loss.crossEntropyBackward,
   adamStep,
+  attention: attn.attention,
+  attentionBackward: attn.attentionBackward,
 };
 
 export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
@@ -107,6 +110,10 @@ export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
       adamStep: k.adamStep,
       // The native path fuses the bias into the product; the TypeScript path leaves it to core.
       linear: native?.linear,
+      // The native path runs attention fused (float32 in the addon, other dtypes in
+      // kernels/attention.ts); the TypeScript path leaves it to core's composite of batched matmuls.
+      attention: native?.attention,
+      attentionBackward: native?.attentionBackward,
     },
 
     alloc: (numel, dtype) =>

@@ -7,8 +7,10 @@
 
 #include <cmath>
 #include <exception>
+#include <initializer_list>
 #include <string>
 
+#include "attention.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "fusion.h"
@@ -437,6 +439,115 @@ Napi::Value LayerNormBackwardF32(const Napi::CallbackInfo& info) {
   });
 }
 
+/** The product of `sizes` (each already non-negative), checked to fit the index arithmetic. */
+int64_t elementCount(std::initializer_list<int64_t> sizes, const char* what) {
+  double n = 1;
+  for (int64_t v : sizes) n *= static_cast<double>(v);
+  if (n >= 281474976710656.0) fail(std::string(what) + ": too many elements");
+  return static_cast<int64_t>(n);
+}
+
+/** What the attention kernels share: dims, scale, causal and the mask (the operands come after). */
+struct AttentionArgs {
+  kiln::AttentionDims dims;
+  kiln::AttentionMask mask;
+  float scale;
+  bool causal;
+};
+
+/**
+ * meta = [B, H, L, S, E, Ev, scale, causal, mask offset, 4 mask strides, then the float operands'
+ * offsets]; `maskValue` is a Uint8Array read through those strides as [B, H, L, S], or null.
+ */
+AttentionArgs readAttention(const double* m, const Napi::Value& maskValue, const char* what) {
+  AttentionArgs a{};
+  int64_t size[6];
+  for (int i = 0; i < 6; i++) {
+    size[i] = integer(m[i], "attention size");
+    if (size[i] < 0) fail(std::string(what) + ": negative size");
+  }
+  a.dims = {size[0], size[1], size[2], size[3], size[4], size[5]};
+  elementCount({size[0], size[1]}, what);  // the task count, even where an operand is empty
+  if (!std::isfinite(m[6])) fail(std::string(what) + ": scale must be finite");
+  a.scale = static_cast<float>(m[6]);
+  a.causal = m[7] != 0;
+  if (!isAbsent(maskValue)) {
+    int64_t length;
+    const uint8_t* data = byteArray(maskValue, "attention mask", length);
+    const int64_t offset = integer(m[8], "mask offset");
+    const int64_t shape[4] = {size[0], size[1], size[2], size[3]};
+    for (int d = 0; d < 4; d++) a.mask.strides[d] = integer(m[9 + d], "mask stride");
+    checkView(length, offset, 4, shape, a.mask.strides, (std::string(what) + " mask").c_str());
+    a.mask.data = data + offset;
+  }
+  return a;
+}
+
+// attentionF32(q, k, v, mask | null, out, lse, meta): meta as readAttention's, then the offsets of
+// q, k, v, out and lse; all five contiguous.
+Napi::Value AttentionF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    static const char* const names[] = {"attention q", "attention k", "attention v", "attention out",
+                                        "attention lse"};
+    const double* m = metaArray(info[6], 18, "attention meta");
+    const AttentionArgs a = readAttention(m, info[3], "attention");
+    const auto& d = a.dims;
+    const int64_t counts[5] = {elementCount({d.batch, d.heads, d.queries, d.headDim}, "attention"),
+                               elementCount({d.batch, d.heads, d.keys, d.headDim}, "attention"),
+                               elementCount({d.batch, d.heads, d.keys, d.valueDim}, "attention"),
+                               elementCount({d.batch, d.heads, d.queries, d.valueDim}, "attention"),
+                               elementCount({d.batch, d.heads, d.queries}, "attention")};
+    float* p[5];
+    for (int i = 0; i < 5; i++) {
+      int64_t length;
+      p[i] = floatArray(info[i < 3 ? i : i + 1], names[i], length);
+      const int64_t off = integer(m[13 + i], "offset");
+      checkRun(length, off, counts[i], names[i]);
+      p[i] += off;
+    }
+    if (counts[4] == 0) return;
+    if (d.keys == 0) fail("attention: a query needs at least one key");
+    kiln::attentionF32(d, p[0], p[1], p[2], a.mask, a.scale, a.causal, p[3], p[4]);
+  });
+}
+
+// attentionBackwardF32(gradOut, q, k, v, mask | null, out, lse, gradQ | null, gradK | null,
+// gradV | null, meta): meta as readAttention's, then the offsets of the nine float operands in
+// argument order; all contiguous.
+Napi::Value AttentionBackwardF32(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    static const char* const names[] = {"attentionBackward gradOut", "attentionBackward q",
+                                        "attentionBackward k",       "attentionBackward v",
+                                        "attentionBackward out",     "attentionBackward lse",
+                                        "attentionBackward gradQ",   "attentionBackward gradK",
+                                        "attentionBackward gradV"};
+    static const int argument[] = {0, 1, 2, 3, 5, 6, 7, 8, 9};
+    const double* m = metaArray(info[10], 22, "attentionBackward meta");
+    const AttentionArgs a = readAttention(m, info[4], "attentionBackward");
+    const auto& d = a.dims;
+    const int64_t q = elementCount({d.batch, d.heads, d.queries, d.headDim}, "attentionBackward");
+    const int64_t k = elementCount({d.batch, d.heads, d.keys, d.headDim}, "attentionBackward");
+    const int64_t v = elementCount({d.batch, d.heads, d.keys, d.valueDim}, "attentionBackward");
+    const int64_t o = elementCount({d.batch, d.heads, d.queries, d.valueDim}, "attentionBackward");
+    const int64_t rows = elementCount({d.batch, d.heads, d.queries}, "attentionBackward");
+    const int64_t counts[9] = {o, q, k, v, o, rows, q, k, v};
+    float* p[9];
+    for (int i = 0; i < 9; i++) {
+      int64_t length = 0;
+      p[i] = i >= 6 ? optionalFloatArray(info[argument[i]], names[i], length)
+                    : floatArray(info[argument[i]], names[i], length);
+      const int64_t off = integer(m[13 + i], "offset");
+      if (p[i] == nullptr) continue;
+      checkRun(length, off, counts[i], names[i]);
+      p[i] += off;
+    }
+    // No queries: gradK and gradV are zeros (the kernel writes them); no keys either: nothing.
+    if (d.batch * d.heads == 0 || (d.queries == 0 && d.keys == 0)) return;
+    if (d.keys == 0) fail("attentionBackward: a query needs at least one key");
+    kiln::attentionBackwardF32(d, p[0], p[1], p[2], p[3], a.mask, a.scale, a.causal, p[4], p[5], p[6], p[7], p[8]);
+  });
+}
+
 const int32_t* int32Array(const Napi::Value& v, const char* what, int64_t& length) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     fail(std::string(what) + " must be an Int32Array");
@@ -631,6 +742,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxF32", Napi::Function::New(env, SoftmaxF32, "softmaxF32"));
   exports.Set("layerNormF32", Napi::Function::New(env, LayerNormF32, "layerNormF32"));
   exports.Set("layerNormBackwardF32", Napi::Function::New(env, LayerNormBackwardF32, "layerNormBackwardF32"));
+  exports.Set("attentionF32", Napi::Function::New(env, AttentionF32, "attentionF32"));
+  exports.Set("attentionBackwardF32", Napi::Function::New(env, AttentionBackwardF32, "attentionBackwardF32"));
   exports.Set("crossEntropyF32", Napi::Function::New(env, CrossEntropyF32, "crossEntropyF32"));
   exports.Set("crossEntropyBackwardF32",
               Napi::Function::New(env, CrossEntropyBackwardF32, "crossEntropyBackwardF32"));

@@ -43,6 +43,8 @@ export type NativeCapable = Pick<Backend, 'copy'> &
     | 'crossEntropy'
     | 'crossEntropyBackward'
     | 'adamStep'
+    | 'attention'
+    | 'attentionBackward'
   >;
 
 /**
@@ -133,6 +135,36 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
   const fusion = createFusion(addon, () => NATIVE_THRESHOLDS.fusion);
   const convMeta = new Float64Array(34);
   const fusedMeta = new Float64Array(12);
+  const attentionMeta = new Float64Array(22);
+
+  /** attentionMeta: the dims, scale, causal flag and mask view, then `operands`' offsets (the addon's layout). */
+  function writeAttentionMeta(
+    q: KernelTensor,
+    k: KernelTensor,
+    v: KernelTensor,
+    mask: KernelTensor | null,
+    scale: number,
+    causal: boolean,
+    operands: readonly (KernelTensor | null)[],
+  ): void {
+    const [b, h, l, e] = q.shape;
+    attentionMeta.set([
+      b,
+      h,
+      l,
+      k.shape[2],
+      e,
+      v.shape[3],
+      scale,
+      causal ? 1 : 0,
+      mask?.offset ?? 0,
+      ...(mask?.strides ?? [0, 0, 0, 0]),
+      ...operands.map((t) => t?.offset ?? 0),
+    ]);
+  }
+  const maskBytes = (mask: KernelTensor | null): Uint8Array | null =>
+    mask && (arrayOf(mask.buffer) as Uint8Array);
+  const isMaskOrAbsent = (mask: KernelTensor | null): boolean => mask === null || mask.dtype === 'bool';
 
   function rowsAlong(x: KernelTensor, dim: number, out: KernelTensor): boolean {
     const kept = x.shape.map((_, d) => d).filter((d) => d !== dim);
@@ -386,6 +418,30 @@ export function nativeKernels(addon: NativeAddon, ts: NativeCapable): NativeCapa
         c.eps,
       ]);
       addon.adamStepF32(f32(param), f32(grad), f32(expAvg), f32(expAvgSq), fusedMeta);
+    },
+
+    // Core hands these contiguous q, k, v, out, lse and gradients, and the mask as a [B, H, L, S]
+    // view (stride 0 where it broadcasts) that the addon reads in place. Every float32 call goes
+    // native, however small: the fused kernel replaces a dozen composite kernels, each a call too.
+    attention(q, k, v, mask, scale, causal, out, lse) {
+      if (![q, k, v, out, lse].every(isF32) || !isMaskOrAbsent(mask)) {
+        return ts.attention(q, k, v, mask, scale, causal, out, lse);
+      }
+      writeAttentionMeta(q, k, v, mask, scale, causal, [q, k, v, out, lse]);
+      addon.attentionF32(f32(q), f32(k), f32(v), maskBytes(mask), f32(out), f32(lse), attentionMeta);
+    },
+
+    attentionBackward(gradOut, q, k, v, mask, scale, causal, out, lse, gradQ, gradK, gradV) {
+      const operands = [gradOut, q, k, v, out, lse, gradQ, gradK, gradV];
+      if (!operands.every(isF32OrAbsent) || !isMaskOrAbsent(mask)) {
+        return ts.attentionBackward(gradOut, q, k, v, mask, scale, causal, out, lse, gradQ, gradK, gradV);
+      }
+      writeAttentionMeta(q, k, v, mask, scale, causal, operands);
+      // biome-ignore format: the argument list mirrors the addon's
+      addon.attentionBackwardF32(
+        f32(gradOut), f32(q), f32(k), f32(v), maskBytes(mask), f32(out), f32(lse),
+        f32OrNull(gradQ), f32OrNull(gradK), f32OrNull(gradV), attentionMeta,
+      );
     },
 
     conv2d: conv(addon.conv2dF32, ts.conv2d),

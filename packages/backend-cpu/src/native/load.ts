@@ -81,6 +81,33 @@ export interface NativeAddon {
     gradBias: Float32Array | null,
     meta: Float64Array,
   ): void;
+  /**
+   * meta: [B, H, L, S, E, Ev, scale, causal (0 | 1), mask offset, the mask's 4 strides, offsets of q,
+   * k, v, out, lse]; the mask (bool bytes, read as [B, H, L, S] through its strides) may be null.
+   */
+  attentionF32(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Uint8Array | null,
+    out: Float32Array,
+    lse: Float32Array,
+    meta: Float64Array,
+  ): void;
+  /** meta: as attentionF32's up to the mask strides, then the nine float operands' offsets in argument order */
+  attentionBackwardF32(
+    gradOut: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    mask: Uint8Array | null,
+    out: Float32Array,
+    lse: Float32Array,
+    gradQ: Float32Array | null,
+    gradK: Float32Array | null,
+    gradV: Float32Array | null,
+    meta: Float64Array,
+  ): void;
   /** meta: [rows, classes, ignoreIndex, labelSmoothing, offsets of logits, target, loss, lse] */
   crossEntropyF32(
     logits: Float32Array,
@@ -141,6 +168,8 @@ const FUNCTIONS = [
   'softmaxF32',
   'layerNormF32',
   'layerNormBackwardF32',
+  'attentionF32',
+  'attentionBackwardF32',
   'crossEntropyF32',
   'crossEntropyBackwardF32',
   'adamStepF32',
