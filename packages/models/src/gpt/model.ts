@@ -336,7 +336,11 @@ export function shiftedCrossEntropy(logits: k.Tensor, labels: k.Tensor): k.Tenso
   const [b, t, v] = logits.shape;
   if (labels.ndim !== 2 || labels.shape[0] !== b || labels.shape[1] !== t)
     throw new Error(`GPT.forward: labels must be [${b}, ${t}] like inputIds, got ${shapeText(labels)}`);
-  const shiftLogits = logits.slice(1, 0, t - 1).reshape(b * (t - 1), v);
-  const shiftLabels = labels.slice(1, 1, t).reshape(b * (t - 1));
-  return F.crossEntropy(shiftLogits, shiftLabels, { ignoreIndex: -100 });
+  // The labels move left by one and the last position gets -100: the mean over all B*T rows of
+  // the logits (a view) is HF's mean over logits[:, :-1], without copying [B, T-1, V] logits
+  // forward and scattering their gradient back into zeros in backward.
+  const pad = k.full([b, 1], -100, { dtype: labels.dtype, device: labels.device });
+  const shiftLabels = k.cat([labels.slice(1, 1, t), pad], 1).reshape(b * t);
+  pad.dispose();
+  return F.crossEntropy(logits.reshape(b * t, v), shiftLabels, { ignoreIndex: -100 });
 }
