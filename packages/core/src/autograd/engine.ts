@@ -5,8 +5,8 @@
 
 import { onesLike } from '../ops/creation.js';
 import { formatShape, shapesEqual } from '../shape/shape.js';
-import { madeSince, runScoped, scopeMark } from '../tensor/scope.js';
-import { isTensor, type Tensor } from '../tensor/tensor.js';
+import { runScoped } from '../tensor/scope.js';
+import { isTensor, type Tensor, tensorSerialMark } from '../tensor/tensor.js';
 import { noGrad, setGradEnabled } from './grad-mode.js';
 import type { Node } from './node.js';
 
@@ -84,7 +84,7 @@ function runGraph(
   capture: readonly Node[],
 ): Map<Node, Tensor> {
   // Tensors made from here on are this pass's own (the caller's gradOutputs were made before).
-  const mark = scopeMark();
+  const mark = tensorSerialMark();
   const captured = new Map<Node, Tensor>();
   const captureSet = new Set(capture);
   const pending = new Map<Node, Tensor>();
@@ -138,7 +138,7 @@ function runGraph(
         if (!child || !g) return;
         const prev = pending.get(child);
         const sum = prev ? prev.add(g) : g;
-        if (!createGraph && madeSince(mark, sum)) adoptable.add(sum);
+        if (!createGraph && sum.serial >= mark) adoptable.add(sum);
         pending.set(child, sum);
       });
     }

@@ -49,19 +49,6 @@ export function trackInScope(t: Tensor): void {
   store.getStore()?.tensors.push(t);
 }
 
-/** A position in the active scope's record of the tensors made in it (see madeSince). */
-export function scopeMark(): number {
-  return store.getStore()?.tensors.length ?? 0;
-}
-
-/** Whether `t` was made in the active scope after `mark` was taken (recent ones are found first). */
-export function madeSince(mark: number, t: Tensor): boolean {
-  const tensors = store.getStore()?.tensors;
-  if (!tensors) return false;
-  for (let i = tensors.length - 1; i >= mark; i--) if (tensors[i] === t) return true;
-  return false;
-}
-
 /** Tensors found in a returned value: a tensor, or arrays / plain objects / Maps holding tensors. */
 function collectTensors(
   value: unknown,

@@ -51,6 +51,13 @@ function releaseLease(lease: Lease): void {
   if (lease.counted) memoryCounters.tensorFreed(lease.storage.device);
 }
 
+let nextSerial = 0;
+
+/** The serial the next tensor will get: what a tensor made from now on is compared with. */
+export function tensorSerialMark(): number {
+  return nextSerial;
+}
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly strides: readonly number[];
@@ -74,6 +81,8 @@ export class Tensor {
   viewBase: Tensor | null = null;
   /** @internal See viewBase. */
   viewFn: ((base: Tensor) => Tensor) | null = null;
+  /** @internal Creation order: tensors made after a `tensorSerialMark()` have a serial at least it. */
+  readonly serial = nextSerial++;
 
   /** @internal Use the creation functions (`k.tensor`, `k.zeros`, ...) instead. */
   constructor(
