@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "vmath.h"
+#include "vsum.h"
 
 namespace kiln {
 
@@ -196,6 +197,83 @@ struct GeluTanhBackwardV {
 #undef KILN_AVX2_FN
 #endif
 
+// The affine run (affineRunF32). One scalar step per op as the eager kernels take it; the
+// compiler may not contract x * scale + shift into a fused multiply-add: this file is built as ISO
+// C++ (-ffp-contract=off) and the AVX2 form below is compiled without the fma target.
+template <bool kDivide, bool kRelu>
+inline float affineScalar(float x, float scale, float shift) {
+  const float y = (kDivide ? x / scale : x * scale) + shift;
+  return !kRelu || y > 0.0f || y != y ? y : 0.0f;
+}
+
+template <bool kDivide, bool kRelu, bool kSum>
+double affineRun(const float* x, float* out, int64_t n, float scale, float shift) {
+  double total = 0.0;
+  for (int64_t e = 0; e < n; e++) {
+    const float y = affineScalar<kDivide, kRelu>(x[e], scale, shift);
+    if (kSum) total += y;
+    else out[e] = y;
+  }
+  return total;
+}
+
+#ifdef KILN_X86
+#define KILN_AVX2_ONLY __attribute__((target("avx2")))
+template <bool kDivide, bool kRelu, bool kSum>
+KILN_AVX2_ONLY inline __m256 affineV(__m256 x, __m256 scale, __m256 shift) {
+  const __m256 y = _mm256_add_ps(kDivide ? _mm256_div_ps(x, scale) : _mm256_mul_ps(x, scale), shift);
+  if (!kRelu) return y;
+  const __m256 zero = _mm256_setzero_ps();
+  // As ReluV; when the values are only summed, ReluV's "+ 0" (which makes -0 +0) is left out: a
+  // -0 adds to the sum exactly as +0 does, and the sum starts at +0.
+  return kSum ? _mm256_max_ps(zero, y) : _mm256_add_ps(_mm256_max_ps(zero, y), zero);
+}
+
+template <bool kDivide, bool kRelu, bool kSum>
+KILN_AVX2_ONLY double affineRunAvx2(const float* x, float* out, int64_t n, float scale, float shift) {
+  const __m256 s = _mm256_set1_ps(scale), b = _mm256_set1_ps(shift);
+  SumAvx2 sum;
+  sum.reset();
+  int64_t e = 0;
+  for (; e + 128 <= n; e += 128) {
+    for (int pair = 0; pair < 4; pair += 2) {
+      const int64_t at = e + 32 * pair;
+      __m256 v[8];
+      for (int j = 0; j < 8; j++) v[j] = affineV<kDivide, kRelu, kSum>(_mm256_loadu_ps(x + at + 8 * j), s, b);
+      if (kSum) {
+        sum.add8(pair, v);
+      } else {
+        for (int j = 0; j < 8; j++) _mm256_storeu_ps(out + at + 8 * j, v[j]);
+      }
+    }
+  }
+  for (; e + 8 <= n; e += 8) {
+    const __m256 v = affineV<kDivide, kRelu, kSum>(_mm256_loadu_ps(x + e), s, b);
+    if (kSum) sum.add1(v);
+    else _mm256_storeu_ps(out + e, v);
+  }
+  const double head = kSum ? sum.total() : 0.0;
+  return head + affineRun<kDivide, kRelu, kSum>(x + e, out ? out + e : nullptr, n - e, scale, shift);
+}
+#undef KILN_AVX2_ONLY
+#endif
+
+template <bool kDivide, bool kRelu, bool kSum>
+double affineDispatch(const float* x, float* out, int64_t n, float scale, float shift) {
+#ifdef KILN_X86
+  if (vmath::kHasAvx2Fma) return affineRunAvx2<kDivide, kRelu, kSum>(x, out, n, scale, shift);
+#endif
+  return affineRun<kDivide, kRelu, kSum>(x, out, n, scale, shift);
+}
+
+using AffineRow = double (*)(const float*, float*, int64_t, float, float);
+// Indexed by divide * 4 + relu * 2 + sum.
+const AffineRow kAffineRows[] = {
+    affineDispatch<false, false, false>, affineDispatch<false, false, true>, affineDispatch<false, true, false>,
+    affineDispatch<false, true, true>,   affineDispatch<true, false, false>,  affineDispatch<true, false, true>,
+    affineDispatch<true, true, false>,   affineDispatch<true, true, true>,
+};
+
 using UnaryRow = void (*)(const float*, int64_t, float*, int64_t, int64_t);
 using BinaryRow = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t);
 
@@ -335,6 +413,10 @@ void binaryRunF32(int op, const float* a, int64_t sa, const float* b, int64_t sb
   L.strides[1][0] = sb;
   L.strides[2][0] = 1;
   binaryF32(op, a, b, out, L);
+}
+
+double affineRunF32(const float* x, float* out, int64_t n, float scale, float shift, bool divide, bool relu) {
+  return kAffineRows[(divide ? 4 : 0) + (relu ? 2 : 0) + (out ? 0 : 1)](x, out, n, scale, shift);
 }
 
 void compareF32(int op, const float* a, const float* b, uint8_t* out, const Layout<3>& L) {

@@ -24,6 +24,17 @@ void binaryF32(int op, const float* a, const float* b, float* out, const Layout<
  */
 void unaryRunF32(int op, const float* x, int64_t sx, float* out, int64_t n);
 void binaryRunF32(int op, const float* a, int64_t sa, const float* b, int64_t sb, float* out, int64_t n);
+/** Codes of the ops the fusion evaluator merges (positions in kBinaryOps / kUnaryOps). */
+constexpr int kBinaryAdd = 0, kBinarySub = 1, kBinaryMul = 2, kBinaryDiv = 3;
+constexpr int kUnaryRelu = 12;
+/**
+ * A scalar affine map and an optional ReLU over one contiguous run, the fusion evaluator's merged
+ * instruction: y = (x * scale) + shift, or (x / scale) + shift when `divide`, then relu(y) when
+ * `relu`. Each op is rounded on its own (no fused multiply-add), so y has the bits of the separate
+ * binary ops and relu. Writes y to out, or, when out is null, returns the sum of y accumulated as
+ * sumContiguousF32 accumulates (nothing is stored).
+ */
+double affineRunF32(const float* x, float* out, int64_t n, float scale, float shift, bool divide, bool relu);
 /** Comparisons of float32 operands into a bool (0/1 byte) output; NaN compares unequal to all. */
 void compareF32(int op, const float* a, const float* b, uint8_t* out, const Layout<3>& layout);
 /** Strided float32 copy (operands: src, dst); a 2-d transpose goes through cache-sized tiles. */

@@ -26,8 +26,10 @@ struct Instr {
 /**
  * Evaluates the program over elements [0, n) (its last instruction is an op, not a load; the
  * addon checks that): the last instruction's value is written to `out` when it is not null,
- * otherwise summed block by block (sumContiguousF32) and the sum returned. inputs[i] points at
- * input i's first element; scalar[i] says it is one element broadcast to all n.
+ * otherwise summed block by block (as sumContiguousF32 sums) and the sum returned. inputs[i] points
+ * at input i's first element; scalar[i] says it is one element broadcast to all n. A multiply or
+ * divide by a scalar, an add or subtract of a scalar and a relu in a row run as one pass (fusion.cc,
+ * Step) with the bits of the separate ops.
  */
 double evalProgramF32(const Instr* program, int count, const float* const* inputs, const bool* scalar,
                       float* out, int64_t n);

@@ -1,6 +1,7 @@
 #include "reduce.h"
 
 #include "vmath.h"
+#include "vsum.h"
 
 #include <cmath>
 #include <limits>
@@ -33,30 +34,19 @@ double sumRun(const float* x, int64_t n) {
 }
 
 #ifdef KILN_X86
-// Four vectors are first added pairwise in float32 (two roundings, each within half an ulp of a
-// partial sum), then widened and accumulated in double: one conversion per four vectors instead of
-// one per vector keeps the loop at load speed. Four double accumulators cover the add latency.
 __attribute__((target("avx2"))) double sumRunAvx2(const float* x, int64_t n) {
-  __m256d acc[4];
-  for (auto& a : acc) a = _mm256_setzero_pd();
+  SumAvx2 sum;
+  sum.reset();
   int64_t e = 0;
-  for (; e + 64 <= n; e += 64) {
-    for (int h = 0; h < 2; h++) {
-      const float* p = x + e + 32 * h;
-      const __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)),
-                                     _mm256_add_ps(_mm256_loadu_ps(p + 16), _mm256_loadu_ps(p + 24)));
-      acc[2 * h] = _mm256_add_pd(acc[2 * h], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-      acc[2 * h + 1] = _mm256_add_pd(acc[2 * h + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+  for (; e + 128 <= n; e += 128) {
+    for (int pair = 0; pair < 4; pair += 2) {
+      __m256 v[8];
+      for (int j = 0; j < 8; j++) v[j] = _mm256_loadu_ps(x + e + 32 * pair + 8 * j);
+      sum.add8(pair, v);
     }
   }
-  for (; e + 8 <= n; e += 8) {
-    const __m256 v = _mm256_loadu_ps(x + e);
-    acc[0] = _mm256_add_pd(acc[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-    acc[1] = _mm256_add_pd(acc[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
-  }
-  alignas(32) double t[4];
-  _mm256_store_pd(t, _mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3])));
-  double s = (t[0] + t[1]) + (t[2] + t[3]);
+  for (; e + 8 <= n; e += 8) sum.add1(_mm256_loadu_ps(x + e));
+  double s = sum.total();
   for (; e < n; e++) s += x[e];
   return s;
 }

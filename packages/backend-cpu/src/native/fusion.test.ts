@@ -87,6 +87,88 @@ describe.skipIf(loadNative('auto').addon === null)('elementwise fusion (native a
     expect(host(y.narrow(0, 5, 3)).length).toBe(3 * 1024);
   });
 
+  describe('scalar multiply/divide, add/subtract and relu merged into one pass (fusion.cc planSteps)', () => {
+    // Normal values, the special ones and a length with a tail past every vector loop.
+    const special = [Number.NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 3e38, -3e38, 1e-7, -0.5, 0.5];
+    const values = (): k.Tensor => {
+      const v = host(k.randn([N + 13]).mul(4));
+      special.forEach((s, i) => {
+        v[i * 997] = s;
+      });
+      return k.tensor(v);
+    };
+    // The first element whose bits differ (any NaN matches any NaN: a payload is not part of an
+    // op's contract), or null.
+    const mismatch = (got: Float32Array, want: Float32Array): string | null => {
+      const g = new Uint32Array(got.buffer, got.byteOffset, got.length);
+      const w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+      for (let i = 0; i < want.length; i++) {
+        if (g[i] !== w[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i]))) {
+          return `element ${i}: ${got[i]} where op by op gives ${want[i]}`;
+        }
+      }
+      return got.length === want.length ? null : `${got.length} elements, not ${want.length}`;
+    };
+    const chains: [string, (x: k.Tensor) => k.Tensor][] = [
+      ['relu(x * 2 + 1)', (x) => x.mul(2).add(1).relu()],
+      ['x / 3 - 0.5', (x) => x.div(3).sub(0.5)],
+      [
+        'x * 1.1 + 0.3: the product is rounded before the add (no fused multiply-add)',
+        (x) => x.mul(1.1).add(0.3),
+      ],
+      ['x * -0.75 alone', (x) => x.mul(-0.75)],
+      ['x / -0 alone', (x) => x.div(-0)],
+      ['x - 0, x + -0, x - -0', (x) => x.sub(0).mul(1.5).add(-0).sub(-0)],
+      ['relu(x + 1) alone', (x) => x.add(1).relu()],
+      ['relu(x * 3) then + 1 (relu ends a merge)', (x) => x.mul(3).relu().add(1)],
+      [
+        'scalar on the left: 1 + 2 * x, then + 1 - 1 and neg',
+        (x) => k.add(1, k.mul(2, x)).add(1).sub(1).neg(),
+      ],
+      ['non-merging order: 1 - x, 1 / x', (x) => k.div(1, k.sub(1, x))],
+      ['(x + 1) * 2: add then multiply stays two roundings', (x) => x.add(1).mul(2).relu()],
+      ['x * inf - inf', (x) => x.mul(Infinity).sub(Infinity)],
+      ['x * NaN + 1', (x) => x.mul(Number.NaN).add(1)],
+      [
+        'an intermediate read twice is not merged away',
+        (x) => {
+          const y = x.mul(2);
+          return y.add(1).relu().add(y);
+        },
+      ],
+      ['a tensor operand is not a scalar', (x) => x.mul(x).add(1).relu()],
+    ];
+    for (const [name, chain] of chains) {
+      it(name, () => {
+        const x = values();
+        const y = chain(x);
+        expect(pending(y)).toBe(true);
+        expect(
+          mismatch(
+            host(y),
+            unfused(() => chain(x)),
+          ),
+        ).toBeNull();
+      });
+    }
+
+    it('a summed program sums its last merged pass without storing it, as the unfused sum', () => {
+      const x = k.randn([N + 13]).mul(4);
+      for (const chain of [
+        (t: k.Tensor) => t.mul(2).add(1).relu(),
+        (t: k.Tensor) => t.div(3).sub(0.5),
+        (t: k.Tensor) => t.mul(t).add(1),
+      ]) {
+        const y = chain(x);
+        const s = y.sum().itemSync();
+        expect(pending(y)).toBe(true);
+        let expected = 0;
+        for (const v of unfused(() => chain(x))) expected += v;
+        expect(Math.abs(s - expected)).toBeLessThan(1e-6 * Math.abs(expected));
+      }
+    });
+  });
+
   it('past the instruction limit or with broadcast operands it runs op by op, with the same results', () => {
     const x = k.randn([N]);
     const long = () => {

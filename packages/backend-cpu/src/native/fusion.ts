@@ -11,7 +11,9 @@
 // cannot change what a recorded op sees), and (2) a program's inputs (its leaves) are always
 // materialised buffers, registered as read by it until it runs or is dropped (a leaf freed meanwhile
 // goes back to the pool only then); scalar operands are copied as constants. Each op in a program
-// calls the same native routine the eager kernel does, so results are bit for bit the same.
+// calls the same native routine the eager kernel does, or (scalar multiply/divide, add/subtract,
+// relu in a row) one merged pass that rounds each op as that routine does, so results are bit for
+// bit the same.
 import type { KernelTensor } from '@kiln/core';
 import { arrayOf, type CpuBuffer, type Deferred } from '../buffer.js';
 import type { NativeAddon } from './load.js';
