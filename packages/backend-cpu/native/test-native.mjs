@@ -3,7 +3,7 @@
 // the op database's samples are tiny). Where the addon was not built this prints why it is skipped
 // and exits 0; `--require` (CI on a machine with a compiler) makes that a failure. `--asan` runs the
 // AddressSanitizer build (build:native:asan) instead, with libasan preloaded, and adds the
-// native-vs-TypeScript kernel tests and the fused attention tests.
+// native-vs-TypeScript kernel tests, the fused attention tests and the elementwise fusion tests.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,7 +38,7 @@ const files = [
   'src/conformance.test.ts',
   'src/pytorch-parity.test.ts',
   'src/conv.test.ts',
-  ...(asan ? ['src/native-kernels.test.ts', 'src/native/attention.test.ts'] : []),
+  ...(asan ? ['src/native-kernels.test.ts', 'src/native/attention.test.ts', 'src/native/fusion.test.ts'] : []),
 ];
 console.log(
   `native conformance run${asan ? ' under AddressSanitizer' : ''}: ${files.join(' ')} with KILN_CPU_NATIVE=1 KILN_CPU_NATIVE_THRESHOLD=0 KILN_CPU_POOL_POISON=1`,

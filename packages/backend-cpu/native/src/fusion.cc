@@ -136,11 +136,14 @@ double evalProgramF32(const Instr* program, int count, const float* const* input
       threads > 1 && n >= kParallelGrain ? std::min<int64_t>(4 * threads, (n + kChunk - 1) / kChunk) : 1;
   const int64_t step = ((n + pieces - 1) / pieces + kChunk - 1) / kChunk * kChunk;
   const int64_t tasks = (n + step - 1) / step;
-  // A program that is one pass (W2's, once merged) keeps no intermediate in a register, so each
-  // task runs its whole range in one call instead of paying a call's setup every 512 elements.
+  // A program that is one pass writing straight to `out`, or one affine pass summed without a
+  // store (W2's, once merged), uses no register, so each task runs its whole range in one call
+  // instead of paying a call's setup every 512 elements. Any other pass writes a register, which
+  // holds kChunk elements.
   const auto passes = std::count_if(steps.begin(), steps.end(),
                                     [&](const Step& s) { return program[s.last].kind != InstrKind::kLoad; });
-  const int64_t block = passes == 1 ? step : kChunk;
+  const bool registerFree = passes == 1 && (out != nullptr || steps.back().affine);
+  const int64_t block = registerFree ? step : kChunk;
   std::vector<double> partial(static_cast<size_t>(tasks), 0.0);
   parallelFor(tasks, [&](int64_t t, int slot) {
     float* const regs = registers(slot);
