@@ -197,12 +197,17 @@ struct GeluTanhBackwardV {
 #undef KILN_AVX2_FN
 #endif
 
-// The affine run (affineRunF32). One scalar step per op as the eager kernels take it; the
-// compiler may not contract x * scale + shift into a fused multiply-add: this file is built as ISO
-// C++ (-ffp-contract=off) and the AVX2 form below is compiled without the fma target.
+// The affine run (affineRunF32), each op rounded on its own as the eager kernels round it. No
+// compiler may contract x * scale + shift into a fused multiply-add (GCC does so across statements
+// by default in C++, wherever the target has FMA, e.g. arm64): the scalar form takes the product or
+// quotient in double (a float product is exact there; a quotient rounded twice, to double then to
+// float, is still the correctly rounded float quotient) and rounds it to float by an explicit
+// conversion, which no contraction crosses; the AVX2 form below is compiled without the fma target.
 template <bool kDivide, bool kRelu>
 inline float affineScalar(float x, float scale, float shift) {
-  const float y = (kDivide ? x / scale : x * scale) + shift;
+  const double xd = x;
+  const float scaled = static_cast<float>(kDivide ? xd / scale : xd * scale);
+  const float y = scaled + shift;
   return !kRelu || y > 0.0f || y != y ? y : 0.0f;
 }
 

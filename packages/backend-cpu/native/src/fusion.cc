@@ -45,6 +45,9 @@ struct Step {
   bool relu;
 };
 
+/** Instruction i run as it is; scale and shift start as the identity map, x * 1 + (-0). */
+Step plainStep(int i) { return Step{i, false, 0, 1.0f, -0.0f, false, false}; }
+
 /** The passes that evaluate `program`, merging runs of instructions into affine steps. */
 std::vector<Step> planSteps(const Instr* program, int count, const float* const* inputs, const bool* scalar) {
   int uses[kMaxProgram] = {};
@@ -88,7 +91,7 @@ std::vector<Step> planSteps(const Instr* program, int count, const float* const*
   std::vector<Step> steps;
   for (int i = 0; i < count; i++) {
     const Instr& in = program[i];
-    Step step{i, false, 0, 1.0f, -0.0f, false, false};
+    Step step = plainStep(i);
     float c;
     const bool scaling = in.op == kBinaryMul || in.op == kBinaryDiv;
     const bool shifting = in.op == kBinaryAdd || in.op == kBinarySub;
@@ -116,7 +119,7 @@ std::vector<Step> planSteps(const Instr* program, int count, const float* const*
       }
       // The loads between the merged instructions still run, each as its own (free) step.
       for (int j = i + 1; j < step.last; j++) {
-        if (program[j].kind == InstrKind::kLoad) steps.push_back(Step{j, false, 0, 1.0f, -0.0f, false, false});
+        if (program[j].kind == InstrKind::kLoad) steps.push_back(plainStep(j));
       }
     }
     steps.push_back(step);
