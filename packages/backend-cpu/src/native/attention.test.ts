@@ -1,7 +1,7 @@
 // The fused attention kernels against core's composite from primitives (batched matmul, where,
 // softmax: what core runs on a backend without the fused slots), forward and all three gradients.
 // The reference is a second 'cpu' backend without the slots, in float64 on the same
-// (float32-rounded) inputs. The sizes span several of the addon's 64-row query blocks with a partial
+// (float32-rounded) inputs. The sizes span several of the addon's 32-row query blocks with a partial
 // last one; the masks cover causal, broadcast padding, rows with every key masked (which must weigh
 // all keys 1 / S, backward included) and fewer queries than keys (a key/value cache).
 // kernels/attention.ts (the native path's float64 kernel) is checked on a backend given just it, so
@@ -50,37 +50,24 @@ interface Case {
 const B = 2;
 const H = 3;
 const N = 130;
+/** The geometry most cases share: L = S = N, several query blocks with a partial last one. */
+const FULL = { b: B, h: H, l: N, s: N, e: 40, ev: 24 };
 const CASES: Case[] = [
-  { label: 'no mask, L = S = 130', b: B, h: H, l: N, s: N, e: 40, ev: 24 },
+  { label: 'no mask, L = S = 130', ...FULL },
   {
     label: 'causal, scale 2 (peaked weights)',
-    b: B,
-    h: H,
-    l: N,
-    s: N,
-    e: 40,
-    ev: 24,
+    ...FULL,
     causal: true,
     scale: 2,
   },
   {
     label: 'padding mask [B, 1, 1, S] (batch 0 sees keys < 97, batch 1 keys < 41 but key 7)',
-    b: B,
-    h: H,
-    l: N,
-    s: N,
-    e: 40,
-    ev: 24,
+    ...FULL,
     mask: { shape: [B, 1, 1, N], allowed: ([b, , , j]) => (b === 0 ? j < 97 : j < 41 && j !== 7) },
   },
   {
     label: 'random mask [B, 1, L, S] with every key masked for queries 3, 64 and 129 of batch 1',
-    b: B,
-    h: H,
-    l: N,
-    s: N,
-    e: 40,
-    ev: 24,
+    ...FULL,
     mask: {
       shape: [B, 1, N, N],
       allowed: ([b, , i, j]) =>
@@ -89,12 +76,7 @@ const CASES: Case[] = [
   },
   {
     label: 'the same kind of mask read through a transposed view (keys L apart)',
-    b: B,
-    h: H,
-    l: N,
-    s: N,
-    e: 40,
-    ev: 24,
+    ...FULL,
     mask: {
       shape: [B, 1, N, N],
       allowed: ([b, , i, j]) => !(b === 0 && i === 77) && (i * 7 + j * 11 + b) % 3 !== 0,
@@ -103,49 +85,30 @@ const CASES: Case[] = [
   },
   {
     label: "GPT's causal bool mask [1, 1, L, S], no causal flag",
-    b: B,
-    h: H,
-    l: N,
-    s: N,
-    e: 40,
-    ev: 24,
+    ...FULL,
     mask: { shape: [1, 1, N, N], allowed: ([, , i, j]) => j <= i },
   },
   {
     label: 'causal with left padding: the first 20 queries of batch 1 see no key',
-    b: B,
-    h: H,
-    l: N,
-    s: N,
-    e: 40,
-    ev: 24,
+    ...FULL,
     causal: true,
     mask: { shape: [B, 1, 1, N], allowed: ([b, , , j]) => b === 0 || j >= 20 },
   },
   {
     label: 'causal, 70 queries over 130 keys (key/value cache)',
-    b: B,
-    h: H,
+    ...FULL,
     l: 70,
-    s: N,
-    e: 40,
-    ev: 24,
     causal: true,
   },
   {
     label: '70 queries over 130 keys with a padding mask',
-    b: B,
-    h: H,
+    ...FULL,
     l: 70,
-    s: N,
-    e: 40,
-    ev: 24,
     mask: { shape: [B, 1, 1, N], allowed: ([b, , , j]) => j < N - 9 * b },
   },
   { label: 'one query, one key', b: 1, h: 1, l: 1, s: 1, e: 3, ev: 2 },
 ];
 
-/** The mask's entries in the order it is held (see Case.mask). */
 /** The case whose label starts with `prefix`. */
 function caseNamed(prefix: string): Case {
   const c = CASES.find((x) => x.label.startsWith(prefix));
@@ -153,6 +116,7 @@ function caseNamed(prefix: string): Case {
   return c;
 }
 
+/** The mask's entries in the order it is held (see Case.mask). */
 function maskValues(m: NonNullable<Case['mask']>): boolean[] {
   const [b, h, l, s] = m.shape;
   const held = m.transposed ? [b, h, s, l] : m.shape;
